@@ -1,0 +1,48 @@
+# make run  - set up and serve on the embedded default (SQLite, no Redis) at 127.0.0.1:8000
+# make test - set up everything the suite needs, then lint and test (SQLite and PostgreSQL)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint pytest check-python
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (set PYTHON=...)." >&2; exit 1; }
+
+$(VENV)/.base: requirements/base.txt | check-python
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.dev: requirements/base.txt requirements/prod.txt requirements/dev.txt | check-python
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements/dev.txt
+	@touch $@ $(VENV)/.base
+
+run: $(VENV)/.base
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1}; \
+	$(PY) manage.py migrate --noinput -v 0 && \
+	$(PY) manage.py bootstrap_demo && \
+	echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)" && \
+	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) mcpserver.asgi:application
+
+test: $(VENV)/.dev
+	bin/with-test-services $(MAKE) --no-print-directory lint pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+# SQLite first, then the same suite on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services).
+pytest: $(VENV)/.dev
+	$(PY) -m pytest
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		echo "--- again on PostgreSQL"; \
+		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest; \
+	else echo "TEST_POSTGRES_URL unset: PostgreSQL run skipped (use make test)." >&2; exit 1; fi

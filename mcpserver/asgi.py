@@ -1,0 +1,24 @@
+"""ASGI entry point: ``daphne -b 127.0.0.1 -p 8000 mcpserver.asgi:application``.
+
+The project's system checks run here, before the first connection: a production server with
+no secret key or encryption key refuses to start instead of failing its first request.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpserver.settings")
+
+django_application = get_asgi_application()
+
+from django.core import checks  # noqa: E402  (after django.setup())
+from django.core.management.base import SystemCheckError  # noqa: E402
+
+_errors = [m for m in checks.run_checks(tags=["mcpserver"]) if m.is_serious()]
+if _errors:
+    raise SystemCheckError(
+        "The server refuses to start:\n" + "\n".join(str(message) for message in _errors)
+    )
+
+application = django_application

@@ -1,0 +1,118 @@
+"""System checks: misconfiguration fails at start, not on the first request.
+
+``manage.py`` commands run them, and ``mcpserver.asgi`` runs the ``mcpserver`` tag before the
+server accepts a connection, so a production server without its secrets refuses to start.
+"""
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from mcpserver.conf import mcp_settings
+
+TAG = "mcpserver"
+_HEX_KEY_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_LOCAL_HOSTS = {"localhost", ".localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
+
+
+def _is_loopback_host(host: str) -> bool:
+    host = host.strip("[]")
+    if host in _LOCAL_HOSTS or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@register(TAG)
+def check_secrets(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    keys = mcp_settings.ENCRYPTION_KEYS
+    bad = [i for i, key in enumerate(keys) if not _HEX_KEY_RE.match(key)]
+    if bad:
+        errors.append(
+            Error(
+                "MCP_ENCRYPTION_KEYS holds a malformed key (position "
+                + ", ".join(str(i + 1) for i in bad)
+                + ").",
+                hint="Each key is 64 hexadecimal characters: python -c "
+                "'import secrets; print(secrets.token_hex(32))'",
+                id="mcpserver.E003",
+            )
+        )
+    if settings.DEBUG:
+        return errors
+    if not keys:
+        errors.append(
+            Error(
+                "No encryption key: MCP_ENCRYPTION_KEYS is empty.",
+                hint="Set MCP_ENCRYPTION_KEYS to one or more 64-hex-character keys, newest first.",
+                id="mcpserver.E001",
+            )
+        )
+    if not getattr(settings, "SECRET_KEY_FROM_ENV", True):
+        errors.append(
+            Error(
+                "No secret key: DJANGO_SECRET_KEY is not set.",
+                hint="Set DJANGO_SECRET_KEY to a long random value.",
+                id="mcpserver.E002",
+            )
+        )
+    return errors
+
+
+@register(TAG)
+def check_cache_serializers(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Redis caches must not unpickle what they read: write access to Redis is not code exec."""
+    errors: list[CheckMessage] = []
+    for alias, config in settings.CACHES.items():
+        if "django_redis" not in config.get("BACKEND", ""):
+            continue
+        serializer = config.get("OPTIONS", {}).get(
+            "SERIALIZER", "django_redis.serializers.pickle.PickleSerializer"
+        )
+        if "pickle" in serializer.lower():
+            errors.append(
+                Error(
+                    f"Cache {alias!r} uses the pickle serializer.",
+                    hint="Use django_redis.serializers.json.JSONSerializer or a bytes serializer.",
+                    id="mcpserver.E004",
+                )
+            )
+    return errors
+
+
+@register(TAG)
+def check_debug_exposure(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if settings.DEBUG:
+        public = [host for host in settings.ALLOWED_HOSTS if not _is_loopback_host(host)]
+        if public:
+            messages.append(
+                Error(
+                    "DEBUG is on while the server accepts public hosts: "
+                    + ", ".join(public),
+                    hint="Unset DJANGO_DEBUG, or limit DJANGO_ALLOWED_HOSTS to loopback names.",
+                    id="mcpserver.E005",
+                )
+            )
+        return messages
+    public_url = urlsplit(mcp_settings.PUBLIC_URL)
+    if public_url.scheme != "https" and not _is_loopback_host(public_url.hostname or ""):
+        messages.append(
+            Warning(
+                "MCP_PUBLIC_URL is not https; OAuth clients will refuse a plain-http resource.",
+                id="mcpserver.W001",
+            )
+        )
+    return messages

@@ -1,0 +1,70 @@
+"""The project's own settings, read from the one ``MCP_SERVER`` namespace.
+
+Use ``mcp_settings.NAME`` everywhere; never read ``settings.MCP_SERVER`` directly. Unknown
+keys raise at first use, defaults live here, and ``override_settings(MCP_SERVER=...)`` works
+because the cached values are dropped on ``setting_changed``.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # Canonical base URL; a tenant's resource identifier is PUBLIC_URL + "/mcp/<slug>".
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    # AES-256-GCM keys, 64 hex characters each, newest first: the first encrypts, all decrypt.
+    "ENCRYPTION_KEYS": [],
+    # Origins allowed on /mcp/ besides the server's own host.
+    "ALLOWED_ORIGINS": [],
+    # Tool sets a tenant may enable (the tools app provides one module per name).
+    "TOOLSETS": ["builtin", "conformance"],
+    # Tool sets given to a tenant created without an explicit list.
+    "DEFAULT_TOOLSETS": ["builtin"],
+    # Raw API keys start with this, so they are recognisable in a leak scan.
+    "API_KEY_PREFIX": "mcpk_",
+    # last_used_at is written at most once per this many seconds per key.
+    "API_KEY_LAST_USED_INTERVAL": 60,
+    # How many reverse proxies in front of the server append to X-Forwarded-For (0: none,
+    # use the socket peer address).
+    "TRUSTED_PROXY_COUNT": 0,
+}
+
+
+class MCPSettings:
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self._defaults = defaults
+        self._cached: set[str] = set()
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        user = getattr(settings, "MCP_SERVER", {})
+        unknown = sorted(set(user) - set(self._defaults))
+        if unknown:
+            raise ImproperlyConfigured(f"Unknown MCP_SERVER setting(s): {', '.join(unknown)}")
+        return user
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._defaults:
+            raise AttributeError(f"Invalid MCP_SERVER setting: {name!r}")
+        value = self.user_settings.get(name, self._defaults[name])
+        self._cached.add(name)
+        setattr(self, name, value)
+        return value
+
+    def reload(self) -> None:
+        for name in self._cached:
+            delattr(self, name)
+        self._cached.clear()
+
+
+mcp_settings = MCPSettings(DEFAULTS)
+
+
+def _reload_mcp_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MCP_SERVER":
+        mcp_settings.reload()
+
+
+setting_changed.connect(_reload_mcp_settings)

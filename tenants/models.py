@@ -1,0 +1,207 @@
+"""Tenants and what they own: identity providers, API keys, and the append-only audit log.
+
+Every state change goes through ``tenants.services``; these models only describe data.
+"""
+
+from typing import Any, ClassVar, NoReturn
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from mcpserver.conf import mcp_settings
+from tenants import validators
+
+
+class Tenant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    slug = models.CharField(
+        max_length=63,
+        unique=True,
+        validators=[validators.validate_tenant_slug],
+        help_text="URL name: the endpoint is /mcp/<slug>. Lowercase letters, digits, hyphens.",
+    )
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    enabled_toolsets = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validators.validate_toolsets],
+        help_text="Tool sets this tenant's users can call.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("slug",)
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def resource_identifier(self) -> str:
+        """The RFC 8707 resource this tenant's tokens are issued for."""
+        return f"{mcp_settings.PUBLIC_URL}/mcp/{self.slug}"
+
+
+class IdentityProvider(models.Model):
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="identity_providers"
+    )
+    issuer = models.URLField(
+        max_length=500,
+        validators=[validators.validate_issuer_url],
+        help_text="Matched exactly against the token's iss claim.",
+    )
+    jwks_uri = models.URLField(
+        max_length=500,
+        blank=True,
+        validators=[validators.validate_issuer_url],
+        help_text="Leave blank to discover it from the issuer's metadata.",
+    )
+    audience = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Leave blank to require the tenant's resource identifier (RFC 8707).",
+    )
+    algorithms = models.JSONField(
+        default=validators.default_algorithms,
+        validators=[validators.validate_algorithms],
+        help_text="Signature algorithms accepted; asymmetric only.",
+    )
+    org_claim = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="For an identity provider shared by several tenants: the claim naming the org.",
+    )
+    org_value = models.CharField(
+        max_length=200, blank=True, help_text="The value org_claim must hold for this tenant."
+    )
+    scopes_claim = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Claim holding scopes; blank reads 'scope' (space-separated) or 'scp'.",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("tenant__slug", "issuer")
+        constraints = [
+            models.UniqueConstraint(fields=("tenant", "issuer"), name="unique_issuer_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} ({self.tenant.slug})"
+
+    def clean(self) -> None:
+        if bool(self.org_claim) != bool(self.org_value):
+            raise ValidationError("Set both the org claim and its expected value, or neither.")
+
+    @property
+    def effective_audience(self) -> str:
+        return self.audience or self.tenant.resource_identifier
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def usable(self) -> "ApiKeyQuerySet":
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(models.Model):
+    """An API key. Only the SHA-256 digest of the secret and its last four characters are kept."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200)
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, help_text="Names the key in logs and commands."
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    last_four = models.CharField(max_length=4, editable=False)
+    scopes = models.JSONField(default=list, blank=True, validators=[validators.validate_scopes])
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id}, …{self.last_four})"
+
+    def __repr__(self) -> str:
+        return f"<ApiKey {self.public_id} tenant={self.tenant_id}>"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def display_hint(self) -> str:
+        return f"{mcp_settings.API_KEY_PREFIX}…{self.last_four}"
+
+
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise PermissionError("The audit log is append-only.")
+
+
+class AuditLog(models.Model):
+    """One audited action. Rows are written by services and never changed or removed."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_logs"
+    )
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=100, db_index=True)
+    target = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects: ClassVar[models.Manager["AuditLog"]] = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-time", "-id")
+        indexes = [models.Index(fields=("tenant", "-time"), name="audit_tenant_time")]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.target} ({self.outcome})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("The audit log is append-only.")

@@ -1,0 +1,230 @@
+"""Every change to tenants and their credentials, each with its audit record.
+
+Keyword-only functions named ``<entity>_<action>``, atomic, writing the audit row in the same
+transaction. Views, admin actions, commands and tasks call these and nothing else.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mcpserver.conf import mcp_settings
+from tenants import apikeys
+from tenants.audit import Actor, audit_record
+from tenants.models import ApiKey, IdentityProvider, Tenant
+
+
+@transaction.atomic
+def tenant_create(
+    *, slug: str, name: str, toolsets: list[str] | None = None, actor: Actor
+) -> Tenant:
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        enabled_toolsets=list(mcp_settings.DEFAULT_TOOLSETS if toolsets is None else toolsets),
+    )
+    tenant.full_clean()
+    try:
+        with transaction.atomic():
+            tenant.save()
+    except IntegrityError as exc:  # lost a race with another creator of the same slug
+        raise ValidationError({"slug": "A tenant with this slug already exists."}) from exc
+    audit_record(
+        actor=actor,
+        action="tenant.create",
+        tenant=tenant,
+        target=tenant.slug,
+        details={"name": name, "toolsets": tenant.enabled_toolsets},
+    )
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(
+    *, tenant: Tenant, name: str | None = None, toolsets: list[str] | None = None, actor: Actor
+) -> Tenant:
+    changes: dict[str, Any] = {}
+    if name is not None and name != tenant.name:
+        changes["name"] = name
+    if toolsets is not None and toolsets != tenant.enabled_toolsets:
+        changes["toolsets"] = toolsets
+    if not changes:
+        return tenant
+    tenant.name = changes.get("name", tenant.name)
+    tenant.enabled_toolsets = changes.get("toolsets", tenant.enabled_toolsets)
+    tenant.full_clean()
+    tenant.save(update_fields=["name", "enabled_toolsets", "updated_at"])
+    audit_record(
+        actor=actor, action="tenant.update", tenant=tenant, target=tenant.slug, details=changes
+    )
+    return tenant
+
+
+def _tenant_set_status(*, tenant: Tenant, status: str, action: str, actor: Actor) -> Tenant:
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if locked.status == status:
+        return locked
+    locked.status = status
+    locked.save(update_fields=["status", "updated_at"])
+    audit_record(actor=actor, action=action, tenant=locked, target=locked.slug)
+    tenant.status = locked.status
+    return locked
+
+
+@transaction.atomic
+def tenant_suspend(*, tenant: Tenant, actor: Actor) -> Tenant:
+    return _tenant_set_status(
+        tenant=tenant, status=Tenant.Status.SUSPENDED, action="tenant.suspend", actor=actor
+    )
+
+
+@transaction.atomic
+def tenant_reactivate(*, tenant: Tenant, actor: Actor) -> Tenant:
+    return _tenant_set_status(
+        tenant=tenant, status=Tenant.Status.ACTIVE, action="tenant.reactivate", actor=actor
+    )
+
+
+@transaction.atomic
+def identity_provider_create(
+    *,
+    tenant: Tenant,
+    issuer: str,
+    jwks_uri: str = "",
+    audience: str = "",
+    algorithms: list[str] | None = None,
+    org_claim: str = "",
+    org_value: str = "",
+    scopes_claim: str = "",
+    actor: Actor,
+) -> IdentityProvider:
+    provider = IdentityProvider(
+        tenant=tenant,
+        issuer=issuer,
+        jwks_uri=jwks_uri,
+        audience=audience,
+        org_claim=org_claim,
+        org_value=org_value,
+        scopes_claim=scopes_claim,
+    )
+    if algorithms is not None:
+        provider.algorithms = algorithms
+    provider.full_clean()
+    provider.save()
+    audit_record(
+        actor=actor,
+        action="identity_provider.create",
+        tenant=tenant,
+        target=issuer,
+        details=identity_provider_summary(provider),
+    )
+    return provider
+
+
+@transaction.atomic
+def identity_provider_update(
+    *, provider: IdentityProvider, changes: dict[str, Any], actor: Actor
+) -> IdentityProvider:
+    """Apply field changes made elsewhere (the admin form) and record what changed."""
+    provider.full_clean()
+    provider.save()
+    audit_record(
+        actor=actor,
+        action="identity_provider.update",
+        tenant=provider.tenant,
+        target=provider.issuer,
+        details={key: _jsonable(value) for key, value in changes.items()},
+    )
+    return provider
+
+
+@transaction.atomic
+def identity_provider_set_enabled(
+    *, provider: IdentityProvider, enabled: bool, actor: Actor
+) -> IdentityProvider:
+    if provider.enabled == enabled:
+        return provider
+    provider.enabled = enabled
+    provider.save(update_fields=["enabled", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="identity_provider.enable" if enabled else "identity_provider.disable",
+        tenant=provider.tenant,
+        target=provider.issuer,
+    )
+    return provider
+
+
+def identity_provider_summary(provider: IdentityProvider) -> dict[str, Any]:
+    return {
+        "issuer": provider.issuer,
+        "jwks_uri": provider.jwks_uri,
+        "audience": provider.audience,
+        "algorithms": provider.algorithms,
+        "org_claim": provider.org_claim,
+        "org_value": provider.org_value,
+        "scopes_claim": provider.scopes_claim,
+    }
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+    actor: Actor,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its raw secret, which exists only in this return value."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    material = apikeys.generate_key()
+    key = ApiKey(
+        tenant=tenant,
+        name=name,
+        public_id=apikeys.generate_public_id(),
+        digest=material.digest,
+        last_four=material.last_four,
+        scopes=list(scopes or []),
+        expires_at=expires_at,
+        created_by=actor.name[:200],
+    )
+    key.full_clean()
+    key.save()
+    audit_record(
+        actor=actor,
+        action="api_key.create",
+        tenant=tenant,
+        target=key.public_id,
+        details={
+            "name": name,
+            "scopes": key.scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return key, material.raw
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    locked = ApiKey.objects.select_for_update().select_related("tenant").get(pk=key.pk)
+    if locked.revoked_at is not None:
+        return locked
+    locked.revoked_at = timezone.now()
+    locked.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor, action="api_key.revoke", tenant=locked.tenant, target=locked.public_id
+    )
+    key.revoked_at = locked.revoked_at
+    return locked
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool, type(None), list, dict)):
+        return value
+    return str(value)
+

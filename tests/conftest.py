@@ -1,0 +1,58 @@
+"""Shared fixtures: factories for tenants and credentials, an actor, an admin client."""
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tenants import services
+from tenants.audit import Actor
+from tenants.models import ApiKey, Tenant
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor(name="test:pytest", client_ip="127.0.0.1", request_id="req-test")
+
+
+@pytest.fixture
+def make_tenant(db: Any, actor: Actor) -> Callable[..., Tenant]:
+    counter = iter(range(1, 10_000))
+
+    def make(slug: str | None = None, **kwargs: Any) -> Tenant:
+        slug = slug or f"tenant-{next(counter)}"
+        kwargs.setdefault("name", slug.title())
+        return services.tenant_create(slug=slug, actor=actor, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant: Callable[..., Tenant]) -> Tenant:
+    return make_tenant("acme", name="Acme Corp")
+
+
+@pytest.fixture
+def make_api_key(actor: Actor) -> Callable[..., tuple[ApiKey, str]]:
+    def make(tenant: Tenant, name: str = "ci", **kwargs: Any) -> tuple[ApiKey, str]:
+        return services.api_key_create(tenant=tenant, name=name, actor=actor, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The throwaway Redis started by bin/with-test-services (make test)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TEST_REDIS_URL is not set: run the suite with `make test`.")
+    return url
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

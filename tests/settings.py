@@ -1,0 +1,17 @@
+"""Test settings: the real settings with fast hashers and fixed test-only keys."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("MCP_ENCRYPTION_KEYS", "11" * 32)
+
+from mcpserver.settings import *  # noqa: E402,F403
+from mcpserver.settings import MCP_SERVER  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MCP_SERVER = {**MCP_SERVER, "PUBLIC_URL": "http://testserver"}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
