@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, register
+from django.core.checks import Warning as CheckWarning
 
 from mcpserver.conf import mcp_settings
 
@@ -73,7 +74,8 @@ def check_cache_serializers(
 ) -> list[CheckMessage]:
     """Redis caches must not unpickle what they read: write access to Redis is not code exec."""
     errors: list[CheckMessage] = []
-    for alias, config in settings.CACHES.items():
+    caches: dict[str, dict[str, Any]] = settings.CACHES
+    for alias, config in caches.items():
         if "django_redis" not in config.get("BACKEND", ""):
             continue
         serializer = config.get("OPTIONS", {}).get(
@@ -100,8 +102,7 @@ def check_debug_exposure(
         if public:
             messages.append(
                 Error(
-                    "DEBUG is on while the server accepts public hosts: "
-                    + ", ".join(public),
+                    "DEBUG is on while the server accepts public hosts: " + ", ".join(public),
                     hint="Unset DJANGO_DEBUG, or limit DJANGO_ALLOWED_HOSTS to loopback names.",
                     id="mcpserver.E005",
                 )
@@ -110,7 +111,7 @@ def check_debug_exposure(
     public_url = urlsplit(mcp_settings.PUBLIC_URL)
     if public_url.scheme != "https" and not _is_loopback_host(public_url.hostname or ""):
         messages.append(
-            Warning(
+            CheckWarning(
                 "MCP_PUBLIC_URL is not https; OAuth clients will refuse a plain-http resource.",
                 id="mcpserver.W001",
             )

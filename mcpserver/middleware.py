@@ -16,7 +16,8 @@ class RequestContextMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self._is_async = iscoroutinefunction(get_response)
+        if self._is_async:
             markcoroutinefunction(self)
 
     def _enter(self, request: HttpRequest) -> object:
@@ -30,7 +31,7 @@ class RequestContextMiddleware:
         return request_id_var.set(request.request_id)  # type: ignore[attr-defined]
 
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if iscoroutinefunction(self):
+        if self._is_async:
             return self.__acall__(request)
         token = self._enter(request)
         try:

@@ -34,7 +34,8 @@ class TenantForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["enabled_toolsets"].choices = [(name, name) for name in mcp_settings.TOOLSETS]
+        toolsets: Any = self.fields["enabled_toolsets"]
+        toolsets.choices = [(name, name) for name in mcp_settings.TOOLSETS]
         if not self.instance.pk:
             self.initial.setdefault("enabled_toolsets", list(mcp_settings.DEFAULT_TOOLSETS))
 

@@ -50,11 +50,14 @@ class Tenant(models.Model):
         """The RFC 8707 resource this tenant's tokens are issued for."""
         return f"{mcp_settings.PUBLIC_URL}/mcp/{self.slug}"
 
+    @property
+    def resource_metadata_url(self) -> str:
+        """Where this tenant's RFC 9728 protected-resource metadata is published."""
+        return f"{mcp_settings.PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/{self.slug}"
+
 
 class IdentityProvider(models.Model):
-    tenant = models.ForeignKey(
-        Tenant, on_delete=models.CASCADE, related_name="identity_providers"
-    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="identity_providers")
     issuer = models.URLField(
         max_length=500,
         validators=[validators.validate_issuer_url],
@@ -165,7 +168,7 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
 
 

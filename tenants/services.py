@@ -227,4 +227,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool, type(None), list, dict)):
         return value
     return str(value)
-

@@ -5,8 +5,8 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("MCP_ENCRYPTION_KEYS", "11" * 32)
 
-from mcpserver.settings import *  # noqa: E402,F403
-from mcpserver.settings import MCP_SERVER  # noqa: E402
+from mcpserver.settings import *  # noqa: F403
+from mcpserver.settings import MCP_SERVER
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MCP_SERVER = {**MCP_SERVER, "PUBLIC_URL": "http://testserver"}

@@ -1,6 +1,7 @@
 """A base for the ops commands: one-line errors, exit status 1, nothing changed on failure."""
 
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError
@@ -22,6 +23,8 @@ def validation_message(error: ValidationError) -> str:
 class OpsCommand(BaseCommand):
     """Subclasses implement ``run``; validation failures become one line on stderr."""
 
+    run: Callable[..., Any]
+
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
 
@@ -41,9 +44,6 @@ class OpsCommand(BaseCommand):
             return self.run(**options)
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from exc
-
-    def run(self, **options: Any) -> str | None:
-        raise NotImplementedError
 
 
 def csv_list(value: str) -> list[str]:

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def audit_actions(tenant: Tenant) -> list[str]:
-    return list(AuditLog.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True))
+    return list(
+        AuditLog.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True)
+    )
 
 
 class TestTenant:
@@ -22,7 +24,11 @@ class TestTenant:
         assert tenant.is_active
         assert tenant.resource_identifier == "http://testserver/mcp/acme"
         record = AuditLog.objects.get(tenant=tenant)
-        assert (record.action, record.actor, record.target) == ("tenant.create", "test:pytest", "acme")
+        assert (record.action, record.actor, record.target) == (
+            "tenant.create",
+            "test:pytest",
+            "acme",
+        )
         assert record.client_ip == "127.0.0.1"
         assert record.request_id == "req-test"
 
@@ -31,7 +37,20 @@ class TestTenant:
         assert tenant.enabled_toolsets == ["builtin"]
 
     @pytest.mark.parametrize(
-        "slug", ["admin", "mcp", "well-known", "A", "-acme", "acme-", "ac--me", "a", "1acme", "acme_x", "x" * 64]
+        "slug",
+        [
+            "admin",
+            "mcp",
+            "well-known",
+            "A",
+            "-acme",
+            "acme-",
+            "ac--me",
+            "a",
+            "1acme",
+            "acme_x",
+            "x" * 64,
+        ],
     )
     def test_bad_slug_refused_and_nothing_written(self, actor, slug):
         with pytest.raises(ValidationError):
@@ -60,7 +79,9 @@ class TestTenant:
         assert audit_actions(tenant) == ["tenant.create", "tenant.suspend", "tenant.reactivate"]
 
     def test_update_records_changes(self, actor, tenant):
-        services.tenant_update(tenant=tenant, name="Acme Inc", toolsets=["builtin", "conformance"], actor=actor)
+        services.tenant_update(
+            tenant=tenant, name="Acme Inc", toolsets=["builtin", "conformance"], actor=actor
+        )
         record = AuditLog.objects.filter(action="tenant.update").get()
         assert record.details == {"name": "Acme Inc", "toolsets": ["builtin", "conformance"]}
 
@@ -74,7 +95,9 @@ class TestTenant:
 
 class TestApiKey:
     def test_raw_key_returned_once_and_only_digest_stored(self, actor, tenant):
-        key, raw = services.api_key_create(tenant=tenant, name="ci", scopes=["tools:read"], actor=actor)
+        key, raw = services.api_key_create(
+            tenant=tenant, name="ci", scopes=["tools:read"], actor=actor
+        )
         assert raw.startswith("mcpk_") and apikeys.looks_like_api_key(raw)
         assert len(raw) == len("mcpk_") + 43
         stored = ApiKey.objects.get(pk=key.pk)
@@ -89,7 +112,9 @@ class TestApiKey:
         assert raw not in str(audit.details) and audit.target == key.public_id
 
     def test_keys_are_unique(self, actor, tenant):
-        raws = {services.api_key_create(tenant=tenant, name=f"k{i}", actor=actor)[1] for i in range(20)}
+        raws = {
+            services.api_key_create(tenant=tenant, name=f"k{i}", actor=actor)[1] for i in range(20)
+        }
         assert len(raws) == 20
 
     def test_bad_scope_refused(self, actor, tenant):
@@ -128,7 +153,15 @@ class TestApiKey:
         assert raw.startswith("acme_") and apikeys.looks_like_api_key(raw)
 
     @pytest.mark.parametrize(
-        "candidate", ["", "mcpk_", "mcpk_short", "Bearer mcpk_" + "a" * 43, "mcpk_" + "a" * 42 + "!", "mcpk_" + "a" * 44]
+        "candidate",
+        [
+            "",
+            "mcpk_",
+            "mcpk_short",
+            "Bearer mcpk_" + "a" * 43,
+            "mcpk_" + "a" * 42 + "!",
+            "mcpk_" + "a" * 44,
+        ],
     )
     def test_format_check_rejects_junk(self, candidate):
         assert not apikeys.looks_like_api_key(candidate)
@@ -136,7 +169,9 @@ class TestApiKey:
 
 class TestIdentityProvider:
     def test_create_with_defaults(self, actor, tenant):
-        provider = services.identity_provider_create(tenant=tenant, issuer="https://idp.example.com/", actor=actor)
+        provider = services.identity_provider_create(
+            tenant=tenant, issuer="https://idp.example.com/", actor=actor
+        )
         assert provider.algorithms == ["RS256", "ES256"]
         assert provider.effective_audience == tenant.resource_identifier
         assert audit_actions(tenant)[-1] == "identity_provider.create"
@@ -149,13 +184,17 @@ class TestIdentityProvider:
             )
         assert not IdentityProvider.objects.exists()
 
-    @pytest.mark.parametrize("issuer", ["http://idp.example.com", "ftp://idp.example.com", "not a url"])
+    @pytest.mark.parametrize(
+        "issuer", ["http://idp.example.com", "ftp://idp.example.com", "not a url"]
+    )
     def test_insecure_issuer_refused(self, actor, tenant, issuer):
         with pytest.raises(ValidationError):
             services.identity_provider_create(tenant=tenant, issuer=issuer, actor=actor)
 
     def test_loopback_http_allowed_for_local_testing(self, actor, tenant):
-        provider = services.identity_provider_create(tenant=tenant, issuer="http://127.0.0.1:9000", actor=actor)
+        provider = services.identity_provider_create(
+            tenant=tenant, issuer="http://127.0.0.1:9000", actor=actor
+        )
         assert provider.pk
 
     def test_org_claim_needs_value(self, actor, tenant):
@@ -165,7 +204,9 @@ class TestIdentityProvider:
             )
 
     def test_disable(self, actor, tenant):
-        provider = services.identity_provider_create(tenant=tenant, issuer="https://idp.example.com", actor=actor)
+        provider = services.identity_provider_create(
+            tenant=tenant, issuer="https://idp.example.com", actor=actor
+        )
         services.identity_provider_set_enabled(provider=provider, enabled=False, actor=actor)
         provider.refresh_from_db()
         assert not provider.enabled

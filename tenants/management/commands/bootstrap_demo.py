@@ -26,11 +26,16 @@ class Command(OpsCommand):
         tenant = selectors.tenant_get(slug=slug)
         if tenant is None:
             tenant = services.tenant_create(
-                slug=slug, name="Demo tenant", toolsets=list(mcp_settings.TOOLSETS), actor=self.actor
+                slug=slug,
+                name="Demo tenant",
+                toolsets=list(mcp_settings.TOOLSETS),
+                actor=self.actor,
             )
         raw = self._existing_key(Path(key_file), tenant_id=tenant.pk)
         if raw is None:
-            _, raw = services.api_key_create(tenant=tenant, name="demo (make run)", actor=self.actor)
+            _, raw = services.api_key_create(
+                tenant=tenant, name="demo (make run)", actor=self.actor
+            )
             self._write_private(Path(key_file), raw)
         endpoint = tenant.resource_identifier
         config = {
@@ -45,7 +50,9 @@ class Command(OpsCommand):
         self.stdout.write(f"MCP endpoint: {endpoint}")
         self.stdout.write("Client configuration (paste into your MCP client's settings):")
         self.stdout.write(json.dumps(config, indent=2))
-        self.stdout.write(f"Admin: {mcp_settings.PUBLIC_URL}/admin/ (python manage.py createsuperuser)")
+        self.stdout.write(
+            f"Admin: {mcp_settings.PUBLIC_URL}/admin/ (python manage.py createsuperuser)"
+        )
         self.stdout.write("API key:")
         self.stdout.write(raw)
 

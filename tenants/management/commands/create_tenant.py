@@ -12,7 +12,9 @@ class Command(OpsCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
-        parser.add_argument("--toolsets", type=csv_list, default=None, help="e.g. builtin,conformance")
+        parser.add_argument(
+            "--toolsets", type=csv_list, default=None, help="e.g. builtin,conformance"
+        )
 
     def run(self, *, slug: str, name: str, toolsets: list[str] | None, **options: Any) -> None:
         tenant = services.tenant_create(slug=slug, name=name, toolsets=toolsets, actor=self.actor)
