@@ -1,0 +1,188 @@
+"""The onboarding flow an operator follows in Django admin, through the test client."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from tenants import apikeys
+from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-for-tests")
+    client.force_login(user)
+    return client
+
+
+def changelist(model: str) -> str:
+    return reverse(f"admin:tenants_{model}_changelist")
+
+
+def test_onboard_a_customer_start_to_finish(admin_client):
+    # 1. Create the tenant.
+    response = admin_client.post(
+        reverse("admin:tenants_tenant_add"),
+        {"slug": "acme", "name": "Acme Corp", "enabled_toolsets": ["builtin"]},
+    )
+    assert response.status_code == 302, response.content
+    tenant = Tenant.objects.get(slug="acme")
+    assert tenant.enabled_toolsets == ["builtin"]
+
+    # The tenant page shows the endpoint and links to add credentials.
+    page = admin_client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+    assert page.status_code == 200
+    assert b"http://testserver/mcp/acme" in page.content
+    assert b"Add identity provider" in page.content and b"Create API key" in page.content
+
+    # 2. Add its identity provider.
+    response = admin_client.post(
+        reverse("admin:tenants_identityprovider_add"),
+        {
+            "tenant": tenant.pk,
+            "issuer": "https://login.acme.example/",
+            "jwks_uri": "",
+            "audience": "",
+            "algorithms": ["RS256", "ES256"],
+            "org_claim": "",
+            "org_value": "",
+            "scopes_claim": "",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.content
+    provider = IdentityProvider.objects.get(tenant=tenant)
+    assert provider.algorithms == ["RS256", "ES256"]
+
+    # 3. Create an API key: the raw key is on the response page, exactly once.
+    response = admin_client.post(
+        reverse("admin:tenants_apikey_add"),
+        {"tenant": tenant.pk, "name": "laptop", "scopes": "tools:read, tools:call"},
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    match = re.search(rb'id="raw-api-key">([^<]+)<', response.content)
+    assert match, response.content
+    raw = match.group(1).decode()
+    assert apikeys.looks_like_api_key(raw)
+    key = ApiKey.objects.get(tenant=tenant)
+    assert key.digest == apikeys.digest_of(raw) and key.scopes == ["tools:read", "tools:call"]
+
+    # ... and never again: not in the list, the change page, the tenant page or the audit log.
+    for url in (
+        changelist("apikey"),
+        reverse("admin:tenants_apikey_change", args=[key.pk]),
+        reverse("admin:tenants_tenant_change", args=[tenant.pk]),
+        changelist("auditlog"),
+        reverse("admin:tenants_auditlog_change", args=[AuditLog.objects.first().pk]),
+    ):
+        page = admin_client.get(url)
+        assert page.status_code == 200, url
+        assert raw.encode() not in page.content, url
+        assert raw[5:].encode() not in page.content, url
+        assert key.public_id.encode() in page.content or "auditlog" in url
+
+    # 4. Suspend, reactivate, revoke.
+    admin_client.post(
+        changelist("tenant"), {"action": "suspend_tenants", "_selected_action": [tenant.pk]}
+    )
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.SUSPENDED
+    admin_client.post(
+        changelist("tenant"), {"action": "reactivate_tenants", "_selected_action": [tenant.pk]}
+    )
+    tenant.refresh_from_db()
+    assert tenant.is_active
+    admin_client.post(changelist("apikey"), {"action": "revoke_keys", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.is_revoked
+
+    # Every step is in the audit log, attributed to the admin user.
+    actions = list(AuditLog.objects.order_by("id").values_list("action", "actor"))
+    assert actions == [
+        ("tenant.create", "admin:ops"),
+        ("identity_provider.create", "admin:ops"),
+        ("api_key.create", "admin:ops"),
+        ("tenant.suspend", "admin:ops"),
+        ("tenant.reactivate", "admin:ops"),
+        ("api_key.revoke", "admin:ops"),
+    ]
+    assert AuditLog.objects.filter(client_ip="127.0.0.1").count() == len(actions)
+    assert AuditLog.objects.exclude(request_id="").count() == len(actions)
+
+
+def test_bad_input_in_admin_forms_changes_nothing(admin_client):
+    response = admin_client.post(
+        reverse("admin:tenants_tenant_add"), {"slug": "admin", "name": "X", "enabled_toolsets": []}
+    )
+    assert response.status_code == 200
+    assert b"reserved name" in response.content
+    assert not Tenant.objects.exists()
+    assert not AuditLog.objects.exists()
+
+
+def test_identity_provider_form_refuses_hmac_and_http(admin_client, tenant):
+    response = admin_client.post(
+        reverse("admin:tenants_identityprovider_add"),
+        {"tenant": tenant.pk, "issuer": "http://idp.example.com", "algorithms": ["HS256"]},
+    )
+    assert response.status_code == 200
+    assert not IdentityProvider.objects.exists()
+
+
+def test_api_key_with_past_expiry_refused(admin_client, tenant):
+    response = admin_client.post(
+        reverse("admin:tenants_apikey_add"),
+        {
+            "tenant": tenant.pk,
+            "name": "old",
+            "scopes": "",
+            "expires_at_0": "2000-01-01",
+            "expires_at_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 200
+    assert b"must be in the future" in response.content
+    assert not ApiKey.objects.exists()
+
+
+def test_audit_log_is_read_only_and_filterable(admin_client, tenant, make_tenant):
+    make_tenant("globex")
+    url = changelist("auditlog")
+    page = admin_client.get(url, {"tenant__id__exact": tenant.pk})
+    assert page.status_code == 200
+    assert {row.tenant.slug for row in page.context["cl"].result_list} == {"acme"}
+    found = admin_client.get(url, {"q": "globex"}).context["cl"].result_list
+    assert [row.target for row in found] == ["globex"]
+    record = AuditLog.objects.first()
+    assert admin_client.get(reverse("admin:tenants_auditlog_add")).status_code == 403
+    assert (
+        admin_client.get(reverse("admin:tenants_auditlog_delete", args=[record.pk])).status_code
+        == 403
+    )
+    admin_client.post(
+        reverse("admin:tenants_auditlog_change", args=[record.pk]), {"action": "forged"}
+    )
+    record.refresh_from_db()
+    assert record.action == "tenant.create"
+
+
+def test_nothing_is_deletable(admin_client, tenant, make_api_key):
+    key, _ = make_api_key(tenant)
+    for model, pk in (("tenant", tenant.pk), ("apikey", key.pk)):
+        assert (
+            admin_client.get(reverse(f"admin:tenants_{model}_delete", args=[pk])).status_code == 403
+        )
+    assert Tenant.objects.filter(pk=tenant.pk).exists()
+
+
+@pytest.mark.parametrize("model", ["tenant", "identityprovider", "apikey", "auditlog"])
+def test_list_pages_render_with_search_and_filters(admin_client, tenant, make_api_key, model):
+    make_api_key(tenant)
+    assert admin_client.get(changelist(model)).status_code == 200
+    assert admin_client.get(changelist(model), {"q": "acme"}).status_code == 200
+    assert admin_client.get(reverse(f"admin:tenants_{model}_add")).status_code in (200, 403)
