@@ -59,15 +59,20 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
         add_idp = reverse("admin:tenants_identityprovider_add") + f"?tenant={obj.pk}"
         add_key = reverse("admin:tenants_apikey_add") + f"?tenant={obj.pk}"
         idp_list = format_html_join(
-            "", "<li>{} {}</li>", ((p.issuer, "" if p.enabled else "(disabled)") for p in providers)
+            "",
+            "<li>{} {}</li>",
+            ((p.issuer, "" if p.enabled else "(disabled)") for p in providers),
         )
         key_list = format_html_join(
-            "", "<li>{} {} — {}</li>", ((k.name, k.public_id, api_key_state(k)) for k in keys)
+            "",
+            "<li>{} <code>{}</code> ({})</li>",
+            ((k.name, k.public_id, api_key_state(k)) for k in keys),
         )
+        none = format_html("<li>{}</li>", "none yet")
         return format_html(
-            "<ul>{}</ul><a href='{}'>Add identity provider</a><ul>{}</ul>"
-            "<a href='{}'>Create API key</a>",
-            idp_list, add_idp, key_list, add_key,
+            "<strong>Identity providers</strong><ul>{}</ul><p><a href='{}'>Add identity provider"
+            "</a></p><strong>API keys</strong><ul>{}</ul><p><a href='{}'>Create API key</a></p>",
+            idp_list or none, add_idp, key_list or none, add_key,
         )  # fmt: skip
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:

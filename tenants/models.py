@@ -22,7 +22,7 @@ class Tenant(models.Model):
         max_length=63,
         unique=True,
         validators=[validators.validate_tenant_slug],
-        help_text="URL name: the endpoint is /mcp/<slug>. Lowercase letters, digits, hyphens.",
+        help_text="URL name: the endpoint is /mcp/ followed by it. Lowercase, digits, hyphens.",
     )
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)

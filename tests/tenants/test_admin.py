@@ -23,7 +23,8 @@ def changelist(model: str) -> str:
     return reverse(f"admin:tenants_{model}_changelist")
 
 
-def test_onboard_a_customer_start_to_finish(admin_client):
+def test_onboard_a_customer_start_to_finish(admin_client, caplog):
+    caplog.set_level("DEBUG")
     # 1. Create the tenant.
     response = admin_client.post(
         reverse("admin:tenants_tenant_add"),
@@ -85,6 +86,8 @@ def test_onboard_a_customer_start_to_finish(admin_client):
         assert raw.encode() not in page.content, url
         assert raw[5:].encode() not in page.content, url
         assert key.public_id.encode() in page.content or "auditlog" in url
+
+    assert raw not in caplog.text and raw[5:] not in caplog.text
 
     # 4. Suspend, reactivate, revoke.
     admin_client.post(
