@@ -21,7 +21,7 @@ from django.core.signals import setting_changed
 from django.db import DatabaseError
 
 from mcpserver.conf import mcp_settings
-from sessions_store import metrics
+from sessions_store import codec, metrics
 from sessions_store.backends.base import Backend, entry_name, group_name, log_name
 from sessions_store.crypto import get_keyring
 from sessions_store.local import ProcessCache
@@ -96,7 +96,8 @@ class Store:
             metrics.incr("store.miss")
             return None
         envelope, remaining = found
-        value = get_keyring().open(envelope, aad=name)
+        opened = get_keyring().open(envelope, aad=name)
+        value = None if opened is None else codec.decode(opened)
         if value is None:
             return None
         metrics.incr("store.hit.shared")
@@ -114,7 +115,7 @@ class Store:
         self.cache.drop((name,))
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
-        envelope = get_keyring().seal(value, aad=name)
+        envelope = get_keyring().seal(codec.encode(value), aad=name)
         try:
             self.backend.write(
                 name, envelope, ttl=ttl, groups=[group_name(group) for group in groups]
@@ -170,7 +171,8 @@ class Store:
         """Appends one event; the empty string if the shared tier is unavailable."""
         name = log_name(stream)
         try:
-            return self.backend.log_append(name, get_keyring().seal(data, aad=name), ttl=ttl)
+            envelope = get_keyring().seal(codec.encode(data), aad=name)
+            return self.backend.log_append(name, envelope, ttl=ttl)
         except self._errors as exc:
             self._failures.record("log_append", exc)
             return ""
@@ -185,7 +187,8 @@ class Store:
         keyring = get_keyring()
         events = []
         for event_id, envelope in rows:
-            data = keyring.open(envelope, aad=name)
+            opened = keyring.open(envelope, aad=name)
+            data = None if opened is None else codec.decode(opened)
             if data is not None:
                 events.append((event_id, data))
         return events

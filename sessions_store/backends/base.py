@@ -11,7 +11,9 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-NAME_SIZE = 20
+# 128 bits: finding two keys with one name costs 2**64 work and would only let someone
+# confuse two entries of their own making; a victim's name needs 2**128.
+NAME_SIZE = 16
 ENTRY_PREFIX = b"s:"
 GROUP_PREFIX = b"g:"
 LOG_PREFIX = b"l:"
