@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import DatabaseError
@@ -195,9 +196,11 @@ class Store:
 
     # -- async -----------------------------------------------------------------------------
     async def _off_loop(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        return await sync_to_async(func, thread_sensitive=self.backend.thread_sensitive)(
-            *args, **kwargs
-        )
+        if self.backend.thread_sensitive:
+            # The ORM: its connection is per thread and must be closed like a request's.
+            return await database_sync_to_async(func)(*args, **kwargs)
+        # Redis: the pool is thread-safe, so calls need not queue behind ORM work.
+        return await sync_to_async(func, thread_sensitive=False)(*args, **kwargs)
 
     async def aget(self, key: str) -> bytes | None:
         # A process-tier hit costs microseconds: answer it on the loop, no thread hop.
