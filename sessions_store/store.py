@@ -79,6 +79,10 @@ class Store:
         self.backend.close()
         self.cache.clear()
 
+    async def aclose(self) -> None:
+        """Releases the running event loop's connections; for loops that end before the process."""
+        await self.backend.aclose()
+
     # -- bytes -----------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
         name = entry_name(key)
@@ -93,6 +97,12 @@ class Store:
         except self._errors as exc:
             self._failures.record("get", exc)
             return None
+        return self._accept(name, found, generation=generation, cacheable=cacheable)
+
+    def _accept(
+        self, name: bytes, found: tuple[bytes, float] | None, *, generation: int, cacheable: bool
+    ) -> bytes | None:
+        """Opens what the shared tier returned, and caches it unless a revocation intervened."""
         if found is None:
             metrics.incr("store.miss")
             return None
@@ -203,13 +213,22 @@ class Store:
         return await sync_to_async(func, thread_sensitive=False)(*args, **kwargs)
 
     async def aget(self, key: str) -> bytes | None:
-        # A process-tier hit costs microseconds: answer it on the loop, no thread hop.
-        value = self.cache.get(entry_name(key))
+        # A process-tier hit costs microseconds: answer it on the loop, no thread hop. A
+        # shared-tier read uses the backend's own async client where it has one (redis.asyncio
+        # measured about twice as fast as a thread hop, and far better under concurrency).
+        name = entry_name(key)
+        value = self.cache.get(name)
         if value is not None:
             metrics.incr("store.hit.process")
             return value
-        result: bytes | None = await self._off_loop(self.get, key)
-        return result
+        generation = self.cache.generation
+        cacheable = self.backend.process_cache_allowed()
+        try:
+            found = await self.backend.aread(name)
+        except self._errors as exc:
+            self._failures.record("get", exc)
+            return None
+        return self._accept(name, found, generation=generation, cacheable=cacheable)
 
     async def aset(self, key: str, value: bytes, *, ttl: float, groups: Iterable[str] = ()) -> None:
         await self._off_loop(self.set, key, value, ttl=ttl, groups=list(groups))
@@ -257,9 +276,13 @@ def build_store() -> Store:
     if alias in settings.CACHES:
         from django_redis import get_redis_connection
 
-        from sessions_store.backends.redis import RedisBackend
+        from sessions_store.backends.redis import RedisBackend, async_client_factory
 
-        backend = RedisBackend(client=get_redis_connection(alias), process_cache_cap=cap)
+        backend = RedisBackend(
+            client=get_redis_connection(alias),
+            async_client=async_client_factory(settings.CACHES[alias]),
+            process_cache_cap=cap,
+        )
     else:
         from sessions_store.backends.database import DatabaseBackend
 

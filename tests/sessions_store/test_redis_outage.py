@@ -43,7 +43,14 @@ def test_outage_is_a_miss_and_the_store_recovers(
     assert store.delete_group("tenant:1") == 0
     assert store.log_append("log", b"x", ttl=60) == ""
     assert store.log_read("log") == []
-    assert asyncio.run(store.aget("auth:1:a")) is None
+
+    async def aget() -> bytes | None:
+        try:
+            return await store.aget("auth:1:a")
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(aget()) is None
     # Failures are logged, but not one line per call.
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert 1 <= len(warnings) <= 2

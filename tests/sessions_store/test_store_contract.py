@@ -145,13 +145,15 @@ class StoreContract:
             gone = await store.aget("ak")
             await store.aset("ak2", b"v", ttl=60)
             await store.adelete("ak2")
+            gone2 = await store.aget("ak2")
+            await store.aclose()
             return [
                 first,
                 raw,
                 events == [(event_id, b"e")],
                 deleted,
                 gone,
-                await store.aget("ak2"),
+                gone2,
             ]
 
         assert asyncio.run(scenario()) == [{"x": 1}, b'{"x":1}', True, 1, None, None]
