@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from sessions_store import codec, metrics
 from sessions_store.backends.base import Backend, entry_name, group_name, log_name
 from sessions_store.crypto import get_keyring
 from sessions_store.local import ProcessCache
+from sessions_store.pending import GROUP, KEY, PendingRevocations
 
 logger = logging.getLogger("sessions_store")
 T = TypeVar("T")
@@ -67,11 +69,14 @@ class Store:
         self.cache = cache
         self._failures = _FailureLog(interval=failure_log_interval)
         self._errors = _failure_types()
+        self._pending = PendingRevocations(errors=self._errors)
         backend.start(on_invalidate=self._invalidate)
 
     def _invalidate(self, names: Iterable[bytes] | None) -> None:
         if names is None:
+            # The listener (re)connected or lost its subscription.
             self.cache.clear()
+            self._pending.replay(self.backend)
         else:
             self.cache.drop(names)
 
@@ -90,6 +95,8 @@ class Store:
         if value is not None:
             metrics.incr("store.hit.process")
             return value
+        if self._pending:
+            self._pending.replay(self.backend)
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
         try:
@@ -121,6 +128,8 @@ class Store:
         if ttl <= 0:
             self.delete(key)
             return
+        if self._pending:
+            self._pending.replay(self.backend)
         name = entry_name(key)
         # Whatever this process held is stale from now on, even if the write fails.
         self.cache.drop((name,))
@@ -142,16 +151,22 @@ class Store:
     def delete(self, key: str) -> None:
         name = entry_name(key)
         self.cache.drop((name,))
+        self._pending.replay(self.backend)
         try:
             self.backend.remove(name)
         except self._errors as exc:
             self._revocation_failed("delete", exc)
+            self._pending.add(KEY, name)
 
     def delete_group(self, group: str) -> int:
+        """How many live entries were deleted (0 if the shared tier is down: retried later)."""
+        name = group_name(group)
+        self._pending.replay(self.backend)
         try:
-            deleted = self.backend.remove_group(group_name(group))
+            deleted = self.backend.remove_group(name)
         except self._errors as exc:
             self._revocation_failed("delete_group", exc)
+            self._pending.add(GROUP, name)
             deleted = 0
         # The process tier does not know groups: empty it rather than risk a survivor. Other
         # instances get the exact names on the invalidation channel.
@@ -161,7 +176,9 @@ class Store:
     def _revocation_failed(self, operation: str, exc: BaseException) -> None:
         # Not throttled: a revocation that did not reach the shared tier must be seen.
         metrics.incr(f"store.unavailable.{operation}")
-        logger.error("shared store unavailable: %s not applied (%s)", operation, type(exc).__name__)
+        logger.error(
+            "shared store unavailable: %s held for retry (%s)", operation, type(exc).__name__
+        )
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, key: str) -> Any | None:
@@ -296,20 +313,27 @@ def build_store() -> Store:
 
 
 _store: Store | None = None
+_store_lock = threading.Lock()
 
 
 def get_store() -> Store:
     global _store
-    if _store is None:
-        _store = build_store()
-    return _store
+    store = _store
+    if store is None:
+        # One store (and one listener thread) per process, even if threads race to build it.
+        with _store_lock:
+            if _store is None:
+                _store = build_store()
+            store = _store
+    return store
 
 
 def reset_store() -> None:
     global _store
-    if _store is not None:
-        _store.close()
-    _store = None
+    with _store_lock:
+        if _store is not None:
+            _store.close()
+        _store = None
 
 
 def _on_setting_changed(*, setting: str, **kwargs: object) -> None:
