@@ -1,4 +1,8 @@
-"""The plaintext layer inside an envelope: one codec byte, then the value.
+"""The plaintext layer inside an envelope: not-after time (4 bytes), codec byte, value.
+
+The not-after time (epoch seconds, 0 for none) is sealed with the value, so someone who can
+write to the shared tier cannot keep an entry alive past the expiry it was written with by
+re-setting its TTL or putting back a copy later.
 
 Redis memory is paid per cached principal, and a principal's JSON is mostly the same field
 names every time, so values are deflated with a preset dictionary of those names when that
@@ -28,26 +32,28 @@ _DICTIONARY_V1 = (
 _MIN_SIZE = 48
 
 
-def encode(value: bytes) -> bytes:
+def encode(value: bytes, *, not_after: int = 0) -> bytes:
+    header = not_after.to_bytes(4, "big")
     if len(value) >= _MIN_SIZE:
         packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY_V1)
         packed = packer.compress(value) + packer.flush()
         if len(packed) < len(value):
-            return bytes([DEFLATE_V1]) + packed
-    return bytes([RAW]) + value
+            return header + bytes([DEFLATE_V1]) + packed
+    return header + bytes([RAW]) + value
 
 
-def decode(data: bytes) -> bytes | None:
-    """The value, or None for a codec this version does not know or a corrupt body."""
-    if not data:
+def decode(data: bytes) -> tuple[bytes, int] | None:
+    """The value and its not-after time, or None for an unknown codec or a corrupt body."""
+    if len(data) < 5:
         return None
-    if data[0] == RAW:
-        return data[1:]
-    if data[0] == DEFLATE_V1:
+    not_after, kind, body = int.from_bytes(data[:4], "big"), data[4], data[5:]
+    if kind == RAW:
+        return body, not_after
+    if kind == DEFLATE_V1:
         unpacker = zlib.decompressobj(-15, _DICTIONARY_V1)
         try:
-            value = unpacker.decompress(data[1:]) + unpacker.flush()
+            value = unpacker.decompress(body) + unpacker.flush()
         except zlib.error:
             return None
-        return value if unpacker.eof else None
+        return (value, not_after) if unpacker.eof else None
     return None

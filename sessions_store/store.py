@@ -11,64 +11,34 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import DatabaseError
 
 from mcpserver.conf import mcp_settings
 from sessions_store import codec, metrics
 from sessions_store.backends.base import Backend, entry_name, group_name, log_name
-from sessions_store.crypto import get_keyring
+from sessions_store.crypto import get_keyring, security_log
+from sessions_store.failures import FailureLog, failure_types
 from sessions_store.local import ProcessCache
 from sessions_store.pending import GROUP, KEY, PendingRevocations
 
 logger = logging.getLogger("sessions_store")
-T = TypeVar("T")
-
-
-def _failure_types() -> tuple[type[BaseException], ...]:
-    import redis
-
-    return (redis.RedisError, OSError, DatabaseError)
-
-
-class _FailureLog:
-    """Logs a failing shared tier at most once per interval, with how many were suppressed."""
-
-    def __init__(self, *, interval: float) -> None:
-        self.interval = interval
-        self._last = 0.0
-        self._suppressed = 0
-
-    def record(self, operation: str, exc: BaseException) -> None:
-        metrics.incr(f"store.unavailable.{operation}")
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            self._suppressed += 1
-            return
-        # The exception's type only: a server error message can echo a key name.
-        logger.warning(
-            "shared store unavailable during %s (%s); %d earlier failures not logged",
-            operation,
-            type(exc).__name__,
-            self._suppressed,
-        )
-        self._last, self._suppressed = now, 0
 
 
 class Store:
     def __init__(self, *, backend: Backend, cache: ProcessCache, failure_log_interval: float):
         self.backend = backend
         self.cache = cache
-        self._failures = _FailureLog(interval=failure_log_interval)
-        self._errors = _failure_types()
+        self._failures = FailureLog(interval=failure_log_interval)
+        self._errors = failure_types()
         self._pending = PendingRevocations(errors=self._errors)
         backend.start(on_invalidate=self._invalidate)
 
@@ -115,9 +85,21 @@ class Store:
             return None
         envelope, remaining = found
         opened = get_keyring().open(envelope, aad=name)
-        value = None if opened is None else codec.decode(opened)
-        if value is None:
+        decoded = None if opened is None else codec.decode(opened)
+        if decoded is None:
+            if opened is not None:
+                metrics.incr("store.refused.undecodable")
             return None
+        value, not_after = decoded
+        if not_after:
+            left = not_after - time.time()
+            if left <= 0:
+                # The shared tier kept it past the expiry sealed inside: tampered TTL or a copy
+                # put back. Logged like any other refused envelope.
+                metrics.incr("crypto.refused.expired")
+                security_log.warning("sealed value refused: expired", extra={"reason": "expired"})
+                return None
+            remaining = min(remaining, left)
         metrics.incr("store.hit.shared")
         if cacheable:
             ttl = min(remaining, self.backend.process_cache_cap)
@@ -135,7 +117,8 @@ class Store:
         self.cache.drop((name,))
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
-        envelope = get_keyring().seal(codec.encode(value), aad=name)
+        not_after = math.ceil(time.time() + ttl)
+        envelope = get_keyring().seal(codec.encode(value, not_after=not_after), aad=name)
         try:
             self.backend.write(
                 name, envelope, ttl=ttl, groups=[group_name(group) for group in groups]
@@ -182,14 +165,7 @@ class Store:
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, key: str) -> Any | None:
-        raw = self.get(key)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            metrics.incr("store.bad_json")
-            return None
+        return _loads(self.get(key))
 
     def set_json(self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()) -> None:
         self.set(key, _dumps(value), ttl=ttl, groups=groups)
@@ -216,9 +192,9 @@ class Store:
         events = []
         for event_id, envelope in rows:
             opened = keyring.open(envelope, aad=name)
-            data = None if opened is None else codec.decode(opened)
-            if data is not None:
-                events.append((event_id, data))
+            decoded = None if opened is None else codec.decode(opened)
+            if decoded is not None:
+                events.append((event_id, decoded[0]))
         return events
 
     # -- async -----------------------------------------------------------------------------
@@ -254,14 +230,7 @@ class Store:
         await self._off_loop(self.delete, key)
 
     async def aget_json(self, key: str) -> Any | None:
-        raw = await self.aget(key)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            metrics.incr("store.bad_json")
-            return None
+        return _loads(await self.aget(key))
 
     async def aset_json(
         self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()
@@ -279,6 +248,16 @@ class Store:
     async def alog_read(self, stream: str, *, after: str | None = None) -> list[tuple[str, bytes]]:
         result: list[tuple[str, bytes]] = await self._off_loop(self.log_read, stream, after=after)
         return result
+
+
+def _loads(raw: bytes | None) -> Any | None:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        metrics.incr("store.bad_json")
+        return None
 
 
 def _dumps(value: Any) -> bytes:

@@ -90,10 +90,10 @@ def test_development_key_only_in_debug_mode() -> None:
 
 def test_codec_round_trip_and_unknown_codec() -> None:
     principal = b'{"tenant_id":1,"subject":"u","scopes":["tools:read","tools:call"]}' * 2
-    packed = codec.encode(principal)
-    assert packed[0] == codec.DEFLATE_V1 and len(packed) < len(principal)
-    assert codec.decode(packed) == principal
-    assert codec.decode(codec.encode(b"short")) == b"short"
-    assert codec.decode(b"\x07junk") is None
-    assert codec.decode(bytes([codec.DEFLATE_V1]) + b"not deflate") is None
+    packed = codec.encode(principal, not_after=1234)
+    assert packed[4] == codec.DEFLATE_V1 and len(packed) < len(principal)
+    assert codec.decode(packed) == (principal, 1234)
+    assert codec.decode(codec.encode(b"short")) == (b"short", 0)
+    assert codec.decode(b"\0\0\0\0\x07junk") is None
+    assert codec.decode(b"\0\0\0\0" + bytes([codec.DEFLATE_V1]) + b"not deflate") is None
     assert codec.decode(b"") is None

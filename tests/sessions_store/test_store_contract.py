@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from sessions_store import metrics
+from sessions_store import codec, metrics
 from sessions_store.backends.base import entry_name, log_name
 from sessions_store.crypto import KeyRing, get_keyring
 from sessions_store.store import Store, get_store
@@ -119,6 +119,14 @@ class StoreContract:
         before = metrics.get("crypto.refused.unknown_key")
         assert store.get("k") is None
         assert metrics.get("crypto.refused.unknown_key") == before + 1
+
+    def test_a_copy_kept_past_its_sealed_expiry_is_refused(self, store: Store) -> None:
+        name = entry_name("k")
+        stale = get_keyring().seal(codec.encode(b"v", not_after=int(time.time()) - 5), aad=name)
+        store.backend.write(name, stale, ttl=60, groups=[])  # the shared tier's TTL says live
+        before = metrics.get("crypto.refused.expired")
+        assert store.get("k") is None
+        assert metrics.get("crypto.refused.expired") == before + 1
 
     def test_event_log(self, store: Store) -> None:
         ids = [store.log_append("session-1", f"event {i}".encode(), ttl=60) for i in range(3)]
