@@ -36,6 +36,19 @@ if #members > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2] .. table.concat(memb
 return deleted
 """
 
+# SET with TTL, add to each group and stretch the group's TTL to cover it, announce the write.
+# A script rather than MULTI so that "extend only" works on any Redis >= 6.2 (EXPIRE GT needs 7).
+_WRITE = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local ms = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+"""
+
 _REPLACE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
@@ -81,6 +94,7 @@ class RedisBackend:
         self._live = False
         self._live_lock = threading.Lock()
         self._listener: Listener | None = None
+        self._write = client.register_script(_WRITE)
         self._delete_group = client.register_script(_DELETE_GROUP)
         self._replace = client.register_script(_REPLACE)
         self._replace_log = client.register_script(_REPLACE_LOG)
@@ -144,15 +158,10 @@ class RedisBackend:
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
 
     def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None:
-        ms = _ms(ttl)
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(name, envelope, px=ms)
-        for group in groups:
-            pipe.sadd(group, name)
-            pipe.pexpire(group, ms, nx=True)
-            pipe.pexpire(group, ms, gt=True)
-        pipe.publish(CHANNEL, encode(self._origin, [name]))
-        pipe.execute()
+        self._write(
+            keys=[name, *groups],
+            args=[envelope, _ms(ttl), CHANNEL, encode(self._origin, [name])],
+        )
 
     def remove(self, name: bytes) -> None:
         pipe = self._client.pipeline(transaction=True)

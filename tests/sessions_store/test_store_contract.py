@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -217,6 +218,19 @@ class TestRedisStore(StoreContract):
 
     def test_event_log_reads_from_an_id(self, store: Store) -> None:
         assert store.log_read("s", after="not-an-id") == []
+
+    def test_a_group_lives_as_long_as_its_longest_member(self, store: Store) -> None:
+        import redis
+
+        from sessions_store.backends.base import group_name
+
+        client = redis.Redis.from_url(settings.CACHES["store"]["LOCATION"])
+        store.set("short", b"v", ttl=60, groups=["tenant:t"])
+        store.set("long", b"v", ttl=600, groups=["tenant:t"])
+        store.set("shorter", b"v", ttl=10, groups=["tenant:t"])
+        assert client.pttl(group_name("tenant:t")) > 590_000
+        assert client.pttl(entry_name("long")) > 590_000
+        assert client.scard(group_name("tenant:t")) == 3
 
 
 class TestDatabaseStore(StoreContract):
