@@ -77,7 +77,7 @@ class RedisServer:
     def start(self) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not on PATH"
-        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own temp dir
+        self.process = subprocess.Popen(
             [
                 binary,
                 "--port", "0",

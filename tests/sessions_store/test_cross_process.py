@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Child:
     def __init__(self, key: str, env: dict[str, str]) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.sessions_store.store_child", key],
             cwd=ROOT,
             env=env,
