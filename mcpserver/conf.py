@@ -29,6 +29,15 @@ DEFAULTS: dict[str, Any] = {
     # How many reverse proxies in front of the server append to X-Forwarded-For (0: none,
     # use the socket peer address).
     "TRUSTED_PROXY_COUNT": 0,
+    # The shared store (sessions_store): the process tier keeps at most this many opened values
+    # per process, each for at most this many seconds (never past the entry's own expiry).
+    "STORE_PROCESS_CACHE_SIZE": 10_000,
+    "STORE_PROCESS_CACHE_TTL": 30.0,
+    # The cache alias (django-redis) holding the shared tier; absent from CACHES, the store
+    # keeps the shared tier in the database (the embedded default).
+    "STORE_CACHE_ALIAS": "store",
+    # A failing shared tier is logged at most once per this many seconds (each failure counted).
+    "STORE_FAILURE_LOG_INTERVAL": 30.0,
     # --- Authentication (tenants.auth) ---
     # Clock skew tolerated on a JWT's exp, nbf and iat, in seconds.
     "JWT_LEEWAY": 30,

@@ -27,8 +27,8 @@ from django.core.exceptions import ValidationError
 from jwt import PyJWK
 
 from mcpserver.conf import mcp_settings
+from sessions_store.store import get_store
 from tenants.auth import jwtkit
-from tenants.auth.storeaccess import get_store
 from tenants.auth.tenantcache import ProviderConfig
 from tenants.validators import validate_issuer_url
 

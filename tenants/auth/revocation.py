@@ -9,7 +9,7 @@ from functools import partial
 
 from django.db import transaction
 
-from tenants.auth.storeaccess import get_store
+from sessions_store.store import get_store
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from mcpserver.conf import mcp_settings
-from tenants.auth.storeaccess import get_store
+from sessions_store.store import get_store
 from tenants.models import IdentityProvider, Tenant
 
 # How long an unknown or suspended slug is answered from memory (creation and reactivation

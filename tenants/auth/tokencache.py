@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcpserver.conf import mcp_settings
-from tenants.auth.storeaccess import get_store
+from sessions_store.store import get_store
 from tenants.principal import AuthMethod, Principal
 
 
