@@ -337,7 +337,9 @@ class JwtContract(AuthPathContract):
     def test_not_yet_valid(self, path, call, claim):
         response = call("/mcp/acme", token=path.token(**{claim: int(time.time()) + 600}))
         assert response.status == 401
-        assert response.challenge == challenge("invalid_token", "The access token is not valid yet.")
+        assert response.challenge == challenge(
+            "invalid_token", "The access token is not valid yet."
+        )
 
     def test_small_clock_skew_is_tolerated(self, path, call):
         now = int(time.time())
