@@ -44,7 +44,7 @@ async def echo_principal(scope: dict[str, Any], receive: Any, send: Any) -> None
 
 
 application = URLRouter(
-    [re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(echo_principal))]
+    [re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(echo_principal))]  # type: ignore[arg-type]
 )
 
 
