@@ -52,6 +52,15 @@ async def validate(*, tenant: Tenant, digest: str) -> Principal:
     )
 
 
+def still_usable(public_id: str) -> bool:
+    """Read again after caching: not revoked, not expired, its tenant active."""
+    return (
+        ApiKey.objects.usable()
+        .filter(public_id=public_id, tenant__status=Tenant.Status.ACTIVE)
+        .exists()
+    )
+
+
 def _write_last_used(public_id: str, interval: float) -> None:
     now = timezone.now()
     # The condition keeps instances from writing more than once per interval between them.

@@ -8,6 +8,7 @@ for next time.
 
 import hashlib
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from mcpserver.conf import mcp_settings
@@ -15,7 +16,7 @@ from tenants import apikeys as key_material
 from tenants.auth import apikeys, auditing, jwks, jwtkit, tokencache
 from tenants.auth.errors import InsufficientScope, InvalidRequest, InvalidToken, MissingCredential
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
-from tenants.models import Tenant
+from tenants.models import IdentityProvider, Tenant
 from tenants.principal import AuthMethod, Principal
 
 
@@ -120,13 +121,28 @@ async def _validate(config: TenantConfig, token: str, fingerprint: str) -> Princ
     tenant = config.tenant
     if key_material.looks_like_api_key(token):
         principal = await apikeys.validate(tenant=tenant, digest=fingerprint)
-        await tokencache.remember(principal, groups=[f"apikey:{principal.credential_id}"])
+        tokencache.remember(
+            principal,
+            groups=[f"apikey:{principal.credential_id}"],
+            still_valid=partial(apikeys.still_usable, principal.credential_id),
+        )
         return principal
     if not jwtkit.looks_like_jwt(token):
         raise InvalidToken("The access token is malformed.", reason="neither API key nor JWT")
     principal, provider_id = await validate_jwt(config, token, fingerprint)
-    await tokencache.remember(principal, groups=[f"idp:{provider_id}"])
+    tokencache.remember(
+        principal,
+        groups=[f"idp:{provider_id}"],
+        still_valid=partial(provider_still_enabled, provider_id),
+    )
     return principal
+
+
+def provider_still_enabled(provider_id: int) -> bool:
+    """Read again after caching: the provider is enabled and its tenant active."""
+    return IdentityProvider.objects.filter(
+        pk=provider_id, enabled=True, tenant__status=Tenant.Status.ACTIVE
+    ).exists()
 
 
 def require_scopes(

@@ -123,3 +123,21 @@ def decode(
             if isinstance(exc, kind):
                 raise InvalidToken(description, reason=f"{reason}: {exc}") from exc
         raise InvalidToken("The access token is invalid.", reason=str(exc)) from exc
+
+
+# --- signing, for the benchmark and local testing only (the server never issues tokens) ----
+
+
+def sign(claims: dict[str, Any], *, private_key: Any, algorithm: str, kid: str) -> str:
+    if algorithm not in _ASYMMETRIC:
+        raise ValueError(f"refusing to sign with {algorithm!r}")
+    return jwt.encode(claims, private_key, algorithm=algorithm, headers={"kid": kid})
+
+
+def jwk_of(private_key: Any, *, algorithm: str, kid: str) -> dict[str, Any]:
+    """The public JWK of ``private_key``."""
+    family = (
+        jwt.algorithms.ECAlgorithm if algorithm.startswith("ES") else jwt.algorithms.RSAAlgorithm
+    )
+    public = json.loads(family.to_jwk(private_key.public_key()))
+    return {**public, "kid": kid, "alg": algorithm, "use": "sig"}

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 
 from mcpserver.conf import mcp_settings
 from sessions_store.store import get_store
+from tenants.auth import background
 from tenants.models import IdentityProvider, Tenant
 
 # How long an unknown or suspended slug is answered from memory (creation and reactivation
@@ -90,6 +91,24 @@ def _snapshot(slug: str) -> dict[str, Any] | None:
     }
 
 
+def _same(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:
+    return a is not None and (a["tenant"], a["providers"]) == (b["tenant"], b["providers"])
+
+
+def _store_then_verify(slug: str, snapshot: dict[str, Any]) -> None:
+    store = get_store()
+    store.set_json(
+        cache_key(slug),
+        snapshot,
+        ttl=mcp_settings.AUTH_TENANT_CACHE_TTL,
+        groups=groups_for(snapshot["tenant"]["id"], [p["id"] for p in snapshot["providers"]]),
+    )
+    # A suspension or provider change that committed after the snapshot was read cleared the
+    # groups before this write: read again now that the entry exists, and drop it if stale.
+    if not _same(_snapshot(slug), snapshot):
+        store.delete(cache_key(slug))
+
+
 def _build(snapshot: dict[str, Any]) -> TenantConfig:
     fields = snapshot["tenant"]
     tenant = Tenant(**fields)
@@ -125,12 +144,7 @@ async def resolve(slug: str) -> TenantConfig | None:
                 _absent.clear()
             _absent[slug] = time.monotonic() + NEGATIVE_TTL
             return None
-        await store.aset_json(
-            cache_key(slug),
-            snapshot,
-            ttl=mcp_settings.AUTH_TENANT_CACHE_TTL,
-            groups=groups_for(snapshot["tenant"]["id"], [p["id"] for p in snapshot["providers"]]),
-        )
+        background.spawn(_store_then_verify, slug, snapshot)
     known = _built.get(slug)
     if known is not None and known.rev == snapshot["rev"]:
         return known

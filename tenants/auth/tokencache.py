@@ -7,11 +7,13 @@ id>`` or ``idp:<provider id>``.
 """
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from mcpserver.conf import mcp_settings
 from sessions_store.store import get_store
+from tenants.auth import background
 from tenants.principal import AuthMethod, Principal
 
 
@@ -64,13 +66,31 @@ def ttl_for(principal: Principal) -> float:
     return ttl
 
 
-async def remember(principal: Principal, *, groups: list[str]) -> None:
+def _store_then_verify(
+    key: str, value: dict[str, Any], ttl: float, groups: list[str], still_valid: Callable[[], bool]
+) -> None:
+    store = get_store()
+    store.set_json(key, value, ttl=ttl, groups=groups)
+    # A revocation that committed while the credential was being validated cleared its
+    # groups before this write landed: look again now that the entry exists, and drop it.
+    if not still_valid():
+        store.delete(key)
+
+
+def remember(principal: Principal, *, groups: list[str], still_valid: Callable[[], bool]) -> None:
+    """Cache ``principal`` in the background; the request does not wait for the write.
+
+    ``still_valid`` reads the database after the write (the credential is not revoked, its
+    tenant and provider are active), closing the race with a concurrent revocation.
+    """
     ttl = ttl_for(principal)
     if ttl < 1:
         return
-    await get_store().aset_json(
+    background.spawn(
+        _store_then_verify,
         cache_key(principal.tenant_id, principal.fingerprint),
         _dump(principal),
-        ttl=ttl,
-        groups=[f"tenant:{principal.tenant_id}", f"principal:{principal.fingerprint}", *groups],
+        ttl,
+        [f"tenant:{principal.tenant_id}", f"principal:{principal.fingerprint}", *groups],
+        still_valid,
     )
