@@ -24,7 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django_redis.exceptions import ConnectionInterrupted
 from jwt import PyJWK
+from redis.exceptions import RedisError
 
 from mcpserver.conf import mcp_settings
 from sessions_store.store import get_store
@@ -248,7 +250,13 @@ async def _fetch_and_share(provider: ProviderConfig, *, cold: bool) -> KeySet | 
     if not cold:
         # One refetch per provider per cooldown across every instance.
         _last_attempt[provider.id] = now
-        if not await cache.aadd(f"jwks-refetch:{provider.id}", 1, timeout=cooldown):
+        try:
+            acquired = await cache.aadd(f"jwks-refetch:{provider.id}", 1, timeout=cooldown)
+        except (RedisError, ConnectionInterrupted, OSError) as exc:
+            # Without the lock, no refetch: the token is refused rather than risk a stampede.
+            logger.warning("JWKS refetch lock unavailable (%s)", type(exc).__name__)
+            return None
+        if not acquired:
             return None
     try:
         keyset = await sync_to_async(fetch, thread_sensitive=False)(provider)

@@ -135,6 +135,7 @@ class AuthPathContract:
         assert call("/mcp/acme", token=credential).status == 200
         # A second instance: its own process tier and revocation listener, the same Redis.
         other = store_module.build_store()
+        original = store_module.get_store()
         try:
             wait_until_live(other)
             fingerprint = hashlib.sha256(credential.encode()).hexdigest()
@@ -151,6 +152,7 @@ class AuthPathContract:
             assert response.status == 401
             assert response.challenge == challenge("invalid_token", path.revoked_description)
         finally:
+            store_module._store = original
             other.close()
 
     def test_failures_are_audited_but_a_flood_is_capped(self, path, call):

@@ -39,3 +39,27 @@ def test_benchmark_warm_run_makes_no_jwks_fetch(shared_store):
     for path in ("process hit", "shared-tier hit", "full validation RS256", "API key"):
         assert path in report
     assert "JWKS fetches during the warm run: 0 " in report
+
+
+def test_redis_down_means_full_validation_not_failure(
+    tmp_path, make_tenant, make_api_key, make_provider, idp, signing_keys, call
+):
+    from django.test import override_settings
+
+    from sessions_store import store as store_module
+    from tests.tenants.auth.conftest import redis_caches
+
+    with override_settings(CACHES=redis_caches(f"unix://{tmp_path}/no-redis.sock")):
+        store_module.reset_store()
+        try:
+            tenant = make_tenant("acme")
+            _, raw = make_api_key(tenant)
+            make_provider(tenant, idp)
+            token = idp.token(signing_keys["RS256"], audience=tenant.resource_identifier)
+            for _ in range(2):
+                assert call("/mcp/acme", token=raw).status == 200
+                assert call("/mcp/acme", token=token).status == 200
+            forged = raw[:-1] + ("B" if raw.endswith("A") else "A")
+            assert call("/mcp/acme", token=forged).status == 401
+        finally:
+            store_module.reset_store()
