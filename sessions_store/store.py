@@ -11,72 +11,52 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
 import time
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import DatabaseError
 
 from mcpserver.conf import mcp_settings
-from sessions_store import metrics
+from sessions_store import codec, metrics
 from sessions_store.backends.base import Backend, entry_name, group_name, log_name
-from sessions_store.crypto import get_keyring
+from sessions_store.crypto import get_keyring, security_log
+from sessions_store.failures import FailureLog, failure_types
 from sessions_store.local import ProcessCache
+from sessions_store.pending import GROUP, KEY, PendingRevocations
 
 logger = logging.getLogger("sessions_store")
-T = TypeVar("T")
-
-
-def _failure_types() -> tuple[type[BaseException], ...]:
-    import redis
-
-    return (redis.RedisError, OSError, DatabaseError)
-
-
-class _FailureLog:
-    """Logs a failing shared tier at most once per interval, with how many were suppressed."""
-
-    def __init__(self, *, interval: float) -> None:
-        self.interval = interval
-        self._last = 0.0
-        self._suppressed = 0
-
-    def record(self, operation: str, exc: BaseException) -> None:
-        metrics.incr(f"store.unavailable.{operation}")
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            self._suppressed += 1
-            return
-        # The exception's type only: a server error message can echo a key name.
-        logger.warning(
-            "shared store unavailable during %s (%s); %d earlier failures not logged",
-            operation,
-            type(exc).__name__,
-            self._suppressed,
-        )
-        self._last, self._suppressed = now, 0
 
 
 class Store:
     def __init__(self, *, backend: Backend, cache: ProcessCache, failure_log_interval: float):
         self.backend = backend
         self.cache = cache
-        self._failures = _FailureLog(interval=failure_log_interval)
-        self._errors = _failure_types()
+        self._failures = FailureLog(interval=failure_log_interval)
+        self._errors = failure_types()
+        self._pending = PendingRevocations(errors=self._errors)
         backend.start(on_invalidate=self._invalidate)
 
     def _invalidate(self, names: Iterable[bytes] | None) -> None:
         if names is None:
+            # The listener (re)connected or lost its subscription.
             self.cache.clear()
+            self._pending.replay(self.backend)
         else:
             self.cache.drop(names)
 
     def close(self) -> None:
         self.backend.close()
         self.cache.clear()
+
+    async def aclose(self) -> None:
+        """Releases the running event loop's connections; for loops that end before the process."""
+        await self.backend.aclose()
 
     # -- bytes -----------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
@@ -85,6 +65,8 @@ class Store:
         if value is not None:
             metrics.incr("store.hit.process")
             return value
+        if self._pending:
+            self._pending.replay(self.backend)
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
         try:
@@ -92,13 +74,32 @@ class Store:
         except self._errors as exc:
             self._failures.record("get", exc)
             return None
+        return self._accept(name, found, generation=generation, cacheable=cacheable)
+
+    def _accept(
+        self, name: bytes, found: tuple[bytes, float] | None, *, generation: int, cacheable: bool
+    ) -> bytes | None:
+        """Opens what the shared tier returned, and caches it unless a revocation intervened."""
         if found is None:
             metrics.incr("store.miss")
             return None
         envelope, remaining = found
-        value = get_keyring().open(envelope, aad=name)
-        if value is None:
+        opened = get_keyring().open(envelope, aad=name)
+        decoded = None if opened is None else codec.decode(opened)
+        if decoded is None:
+            if opened is not None:
+                metrics.incr("store.refused.undecodable")
             return None
+        value, not_after = decoded
+        if not_after:
+            left = not_after - time.time()
+            if left <= 0:
+                # The shared tier kept it past the expiry sealed inside: tampered TTL or a copy
+                # put back. Logged like any other refused envelope.
+                metrics.incr("crypto.refused.expired")
+                security_log.warning("sealed value refused: expired", extra={"reason": "expired"})
+                return None
+            remaining = min(remaining, left)
         metrics.incr("store.hit.shared")
         if cacheable:
             ttl = min(remaining, self.backend.process_cache_cap)
@@ -109,12 +110,15 @@ class Store:
         if ttl <= 0:
             self.delete(key)
             return
+        if self._pending:
+            self._pending.replay(self.backend)
         name = entry_name(key)
         # Whatever this process held is stale from now on, even if the write fails.
         self.cache.drop((name,))
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
-        envelope = get_keyring().seal(value, aad=name)
+        not_after = math.ceil(time.time() + ttl)
+        envelope = get_keyring().seal(codec.encode(value, not_after=not_after), aad=name)
         try:
             self.backend.write(
                 name, envelope, ttl=ttl, groups=[group_name(group) for group in groups]
@@ -130,16 +134,22 @@ class Store:
     def delete(self, key: str) -> None:
         name = entry_name(key)
         self.cache.drop((name,))
+        self._pending.replay(self.backend)
         try:
             self.backend.remove(name)
         except self._errors as exc:
             self._revocation_failed("delete", exc)
+            self._pending.add(KEY, name)
 
     def delete_group(self, group: str) -> int:
+        """How many live entries were deleted (0 if the shared tier is down: retried later)."""
+        name = group_name(group)
+        self._pending.replay(self.backend)
         try:
-            deleted = self.backend.remove_group(group_name(group))
+            deleted = self.backend.remove_group(name)
         except self._errors as exc:
             self._revocation_failed("delete_group", exc)
+            self._pending.add(GROUP, name)
             deleted = 0
         # The process tier does not know groups: empty it rather than risk a survivor. Other
         # instances get the exact names on the invalidation channel.
@@ -149,18 +159,13 @@ class Store:
     def _revocation_failed(self, operation: str, exc: BaseException) -> None:
         # Not throttled: a revocation that did not reach the shared tier must be seen.
         metrics.incr(f"store.unavailable.{operation}")
-        logger.error("shared store unavailable: %s not applied (%s)", operation, type(exc).__name__)
+        logger.error(
+            "shared store unavailable: %s held for retry (%s)", operation, type(exc).__name__
+        )
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, key: str) -> Any | None:
-        raw = self.get(key)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            metrics.incr("store.bad_json")
-            return None
+        return _loads(self.get(key))
 
     def set_json(self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()) -> None:
         self.set(key, _dumps(value), ttl=ttl, groups=groups)
@@ -170,7 +175,8 @@ class Store:
         """Appends one event; the empty string if the shared tier is unavailable."""
         name = log_name(stream)
         try:
-            return self.backend.log_append(name, get_keyring().seal(data, aad=name), ttl=ttl)
+            envelope = get_keyring().seal(codec.encode(data), aad=name)
+            return self.backend.log_append(name, envelope, ttl=ttl)
         except self._errors as exc:
             self._failures.record("log_append", exc)
             return ""
@@ -185,25 +191,37 @@ class Store:
         keyring = get_keyring()
         events = []
         for event_id, envelope in rows:
-            data = keyring.open(envelope, aad=name)
-            if data is not None:
-                events.append((event_id, data))
+            opened = keyring.open(envelope, aad=name)
+            decoded = None if opened is None else codec.decode(opened)
+            if decoded is not None:
+                events.append((event_id, decoded[0]))
         return events
 
     # -- async -----------------------------------------------------------------------------
     async def _off_loop(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        return await sync_to_async(func, thread_sensitive=self.backend.thread_sensitive)(
-            *args, **kwargs
-        )
+        if self.backend.thread_sensitive:
+            # The ORM: its connection is per thread and must be closed like a request's.
+            return await database_sync_to_async(func)(*args, **kwargs)
+        # Redis: the pool is thread-safe, so calls need not queue behind ORM work.
+        return await sync_to_async(func, thread_sensitive=False)(*args, **kwargs)
 
     async def aget(self, key: str) -> bytes | None:
-        # A process-tier hit costs microseconds: answer it on the loop, no thread hop.
-        value = self.cache.get(entry_name(key))
+        # A process-tier hit costs microseconds: answer it on the loop, no thread hop. A
+        # shared-tier read uses the backend's own async client where it has one (redis.asyncio
+        # measured about twice as fast as a thread hop, and far better under concurrency).
+        name = entry_name(key)
+        value = self.cache.get(name)
         if value is not None:
             metrics.incr("store.hit.process")
             return value
-        result: bytes | None = await self._off_loop(self.get, key)
-        return result
+        generation = self.cache.generation
+        cacheable = self.backend.process_cache_allowed()
+        try:
+            found = await self.backend.aread(name)
+        except self._errors as exc:
+            self._failures.record("get", exc)
+            return None
+        return self._accept(name, found, generation=generation, cacheable=cacheable)
 
     async def aset(self, key: str, value: bytes, *, ttl: float, groups: Iterable[str] = ()) -> None:
         await self._off_loop(self.set, key, value, ttl=ttl, groups=list(groups))
@@ -212,14 +230,7 @@ class Store:
         await self._off_loop(self.delete, key)
 
     async def aget_json(self, key: str) -> Any | None:
-        raw = await self.aget(key)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            metrics.incr("store.bad_json")
-            return None
+        return _loads(await self.aget(key))
 
     async def aset_json(
         self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()
@@ -239,6 +250,16 @@ class Store:
         return result
 
 
+def _loads(raw: bytes | None) -> Any | None:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        metrics.incr("store.bad_json")
+        return None
+
+
 def _dumps(value: Any) -> bytes:
     # Compact JSON: every byte is paid for in Redis memory, per cached principal.
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
@@ -251,9 +272,13 @@ def build_store() -> Store:
     if alias in settings.CACHES:
         from django_redis import get_redis_connection
 
-        from sessions_store.backends.redis import RedisBackend
+        from sessions_store.backends.redis import RedisBackend, async_client_factory
 
-        backend = RedisBackend(client=get_redis_connection(alias), process_cache_cap=cap)
+        backend = RedisBackend(
+            client=get_redis_connection(alias),
+            async_client=async_client_factory(settings.CACHES[alias]),
+            process_cache_cap=cap,
+        )
     else:
         from sessions_store.backends.database import DatabaseBackend
 
@@ -267,20 +292,27 @@ def build_store() -> Store:
 
 
 _store: Store | None = None
+_store_lock = threading.Lock()
 
 
 def get_store() -> Store:
     global _store
-    if _store is None:
-        _store = build_store()
-    return _store
+    store = _store
+    if store is None:
+        # One store (and one listener thread) per process, even if threads race to build it.
+        with _store_lock:
+            if _store is None:
+                _store = build_store()
+            store = _store
+    return store
 
 
 def reset_store() -> None:
     global _store
-    if _store is not None:
-        _store.close()
-    _store = None
+    with _store_lock:
+        if _store is not None:
+            _store.close()
+        _store = None
 
 
 def _on_setting_changed(*, setting: str, **kwargs: object) -> None:

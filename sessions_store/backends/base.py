@@ -11,7 +11,9 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-NAME_SIZE = 20
+# 128 bits: finding two keys with one name costs 2**64 work and would only let someone
+# confuse two entries of their own making; a victim's name needs 2**128.
+NAME_SIZE = 16
 ENTRY_PREFIX = b"s:"
 GROUP_PREFIX = b"g:"
 LOG_PREFIX = b"l:"
@@ -48,10 +50,13 @@ class Backend(Protocol):
 
     def start(self, *, on_invalidate: Invalidations) -> None: ...
     def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
     def read(self, name: bytes) -> tuple[bytes, float] | None:
         """The envelope and its remaining lifetime in seconds."""
         ...
+
+    async def aread(self, name: bytes) -> tuple[bytes, float] | None: ...
 
     def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None: ...
     def remove(self, name: bytes) -> None: ...

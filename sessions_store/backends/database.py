@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from channels.db import database_sync_to_async
 from django.db import transaction
 from django.db.models import Q
 
@@ -34,6 +35,9 @@ class DatabaseBackend:
     def close(self) -> None:
         return None
 
+    async def aclose(self) -> None:
+        return None
+
     def process_cache_allowed(self) -> bool:
         return True
 
@@ -47,6 +51,10 @@ class DatabaseBackend:
         if row is None:
             return None
         return bytes(row[0]), row[1] - now
+
+    async def aread(self, name: bytes) -> tuple[bytes, float] | None:
+        result: tuple[bytes, float] | None = await database_sync_to_async(self.read)(name)
+        return result
 
     @transaction.atomic
     def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None:

@@ -9,10 +9,14 @@ same step.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import redis
+import redis.asyncio as aredis
 
 from sessions_store.backends.base import (
     ENTRY_PREFIX,
@@ -30,6 +34,19 @@ for _, name in ipairs(members) do deleted = deleted + redis.call('DEL', name) en
 redis.call('DEL', KEYS[1])
 if #members > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2] .. table.concat(members)) end
 return deleted
+"""
+
+# SET with TTL, add to each group and stretch the group's TTL to cover it, announce the write.
+# A script rather than MULTI so that "extend only" works on any Redis >= 6.2 (EXPIRE GT needs 7).
+_WRITE = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local ms = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < ms then redis.call('PEXPIRE', KEYS[i], ms) end
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
 """
 
 _REPLACE = """
@@ -59,13 +76,25 @@ def _ms(seconds: float) -> int:
 class RedisBackend:
     thread_sensitive = False
 
-    def __init__(self, *, client: redis.Redis, process_cache_cap: float) -> None:
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        async_client: Callable[[], aredis.Redis],
+        process_cache_cap: float,
+    ) -> None:
         self._client = client
+        # redis.asyncio connections belong to one event loop: one client per loop.
+        self._async_client = async_client
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
         self.process_cache_cap = process_cache_cap
         self._origin = new_origin()
         self._live = False
         self._live_lock = threading.Lock()
         self._listener: Listener | None = None
+        self._write = client.register_script(_WRITE)
         self._delete_group = client.register_script(_DELETE_GROUP)
         self._replace = client.register_script(_REPLACE)
         self._replace_log = client.register_script(_REPLACE_LOG)
@@ -94,6 +123,12 @@ class RedisBackend:
             self._listener.ensure_running()
         return self._live
 
+    async def aclose(self) -> None:
+        """Closes this event loop's async connections (an event loop that is about to end)."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
     def close(self) -> None:
         if self._listener is not None:
             self._listener.stop()
@@ -109,16 +144,24 @@ class RedisBackend:
             return None
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
 
+    async def aread(self, name: bytes) -> tuple[bytes, float] | None:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = self._async_client()
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(name)
+            pipe.pttl(name)
+            value, pttl = await pipe.execute()
+        if value is None or pttl == -2:
+            return None
+        return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
+
     def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None:
-        ms = _ms(ttl)
-        pipe = self._client.pipeline(transaction=True)
-        pipe.set(name, envelope, px=ms)
-        for group in groups:
-            pipe.sadd(group, name)
-            pipe.pexpire(group, ms, nx=True)
-            pipe.pexpire(group, ms, gt=True)
-        pipe.publish(CHANNEL, encode(self._origin, [name]))
-        pipe.execute()
+        self._write(
+            keys=[name, *groups],
+            args=[envelope, _ms(ttl), CHANNEL, encode(self._origin, [name])],
+        )
 
     def remove(self, name: bytes) -> None:
         pipe = self._client.pipeline(transaction=True)
@@ -188,3 +231,23 @@ class RedisBackend:
             if gone:
                 removed += int(self._client.srem(group, *gone))
         return {"group_members": removed}
+
+
+def async_client_factory(config: dict[str, Any]) -> Callable[[], aredis.Redis]:
+    """redis.asyncio clients with the same server and timeouts as the django-redis alias."""
+    options = config.get("OPTIONS", {})
+    location = config["LOCATION"]
+    url = location[0] if isinstance(location, list | tuple) else location
+
+    def build() -> aredis.Redis:
+        # Blocking: a burst beyond the pool waits briefly for a connection instead of failing.
+        pool = aredis.BlockingConnectionPool.from_url(
+            url,
+            socket_timeout=options.get("SOCKET_TIMEOUT"),
+            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
+            max_connections=options.get("CONNECTION_POOL_KWARGS", {}).get("max_connections", 64),
+            timeout=options.get("SOCKET_TIMEOUT") or 1.0,
+        )
+        return aredis.Redis.from_pool(pool)  # closing the client closes its pool
+
+    return build
