@@ -10,42 +10,17 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
-from channels.routing import URLRouter
 from django.core.cache import caches
 from django.test import override_settings
-from django.urls import re_path
 from django_redis import get_redis_connection
 
 from sessions_store import store as store_module
 from sessions_store.cache_config import store_cache
 from tenants import services
 from tenants.auth import apikeys, auditing, background, jwks, tenantcache
-from tenants.auth.middleware import McpAuthMiddlewareStack
 from tenants.models import IdentityProvider, Tenant
+from tests.tenants.auth.echo import application
 from tests.tenants.auth.idp import LoopbackIdP, SigningKey, new_key
-
-
-async def echo_principal(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The inner app: answers 200 with what the middleware put in the scope."""
-    principal = scope["principal"]
-    body = json.dumps(
-        {
-            "tenant": scope["tenant"].slug,
-            "tenant_id": principal.tenant_id,
-            "subject": principal.subject,
-            "method": str(principal.auth_method),
-            "scopes": sorted(principal.scopes),
-            "email": principal.email,
-            "credential_id": principal.credential_id,
-        }
-    ).encode()
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": body})
-
-
-application = URLRouter(
-    [re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(echo_principal))]  # type: ignore[arg-type]
-)
 
 
 @dataclass
