@@ -26,6 +26,7 @@ from tenants import services
 from tenants.audit import Actor
 from tenants.auth import background, jwks, jwtkit, tenantcache, tokencache
 from tenants.auth.authenticator import authenticate, validate_jwt
+from tenants.auth.middleware import McpAuthMiddlewareStack
 from tenants.models import Tenant
 
 SLUG = "bench-auth"
@@ -57,6 +58,34 @@ class _JwksServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _middleware_call(authorization: str) -> tuple[Any, dict[str, Any], Any, Any]:
+    """The middleware stack with an inner app that does nothing, and one request's scope."""
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    host = next((h for h in settings.ALLOWED_HOSTS if not h.startswith(".")), "localhost")
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/mcp/{SLUG}",
+        "query_string": b"",
+        "headers": [(b"host", host.encode()), (b"authorization", authorization.encode())],
+        "client": ("127.0.0.1", 40000),
+        "url_route": {"args": (), "kwargs": {"slug": SLUG}},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"the benchmark request was refused: {message['status']}")
+
+    return McpAuthMiddlewareStack(inner), scope, receive, send
 
 
 class Command(BaseCommand):
@@ -160,6 +189,8 @@ class Command(BaseCommand):
         n = len(tokens["RS256"])
 
         await timed("process hit", n, lambda i: authenticate(config, header))
+        app, scope, receive, send = _middleware_call(header)
+        await timed("whole middleware request, process hit", n, lambda i: app(scope, receive, send))
         await timed(
             "shared-tier hit", n, lambda i: authenticate(config, header),
             before=lambda i: drop_process_copy(),
