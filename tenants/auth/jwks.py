@@ -67,6 +67,9 @@ class KeySet:
             self._parsed[(kid, alg)] = key
         return key
 
+    def has_kid(self, kid: str | None) -> bool:
+        return kid is not None and any(jwk.get("kid") == kid for jwk in self.keys)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer,
@@ -300,8 +303,8 @@ async def signing_key(provider: ProviderConfig, *, kid: str | None, alg: str) ->
         if keyset is None:
             return None
     key = keyset.find(kid, alg)
-    if key is not None:
-        return key
+    if key is not None or keyset.has_kid(kid):
+        return key  # a known kid with another algorithm is a forgery, not a rotation
     now = time.monotonic()
     if now - _rechecked_at.get(provider.id, -RECHECK_INTERVAL) < RECHECK_INTERVAL:
         return None

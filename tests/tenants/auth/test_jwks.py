@@ -103,6 +103,22 @@ class TestSharedKeys:
         assert idp.jwks_hits >= 1
 
 
+def test_known_kid_with_another_algorithm_is_refused_without_refetch(
+    shared_store, make_tenant, make_provider, idp, signing_keys, call
+):
+    tenant = make_tenant("acme")
+    make_provider(tenant, idp)
+    good = idp.token(signing_keys["RS256"], audience=tenant.resource_identifier)
+    assert call("/mcp/acme", token=good).status == 200
+    # Signed with the EC key but naming the RSA key's kid.
+    confused = idp.token(signing_keys["ES256"], audience=tenant.resource_identifier, kid="rsa-1")
+    for _ in range(3):
+        response = call("/mcp/acme", token=confused)
+        assert response.status == 401
+        assert "signing key is not known" in response.challenge
+    assert idp.jwks_hits == 1
+
+
 class TestJwtKit:
     def test_symmetric_and_mismatched_keys_are_never_loaded(self, signing_keys):
         rsa_jwk = signing_keys["RS256"].jwk()
