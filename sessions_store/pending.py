@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 
 from sessions_store import metrics
@@ -21,6 +22,9 @@ logger = logging.getLogger("sessions_store")
 KEY = "k"
 GROUP = "g"
 MAX_PENDING = 10_000
+# After a failed replay, ordinary calls wait this long before trying again, so a Redis that
+# hangs does not cost every caller a second timeout; a reconnected listener retries at once.
+RETRY_INTERVAL = 0.25
 
 
 class PendingRevocations:
@@ -28,6 +32,7 @@ class PendingRevocations:
         self._errors = errors
         self._items: OrderedDict[tuple[str, bytes], None] = OrderedDict()
         self._lock = threading.Lock()
+        self._failed_at = -RETRY_INTERVAL
 
     def __bool__(self) -> bool:
         return bool(self._items)
@@ -39,9 +44,13 @@ class PendingRevocations:
                 self._items.popitem(last=False)
                 metrics.incr("store.revocations.dropped")
 
-    def replay(self, backend: Backend) -> None:
+    def replay(self, backend: Backend, *, force: bool = False) -> None:
+        if not self._items:
+            return
+        if not force and time.monotonic() - self._failed_at < RETRY_INTERVAL:
+            return
         # One replayer at a time; others go on rather than queue behind a slow Redis.
-        if not self._items or not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):
             return
         try:
             for kind, name in list(self._items):
@@ -52,6 +61,7 @@ class PendingRevocations:
                 del self._items[(kind, name)]
                 metrics.incr("store.revocations.replayed")
         except self._errors:
+            self._failed_at = time.monotonic()
             return
         finally:
             self._lock.release()

@@ -46,7 +46,7 @@ class Store:
         if names is None:
             # The listener (re)connected or lost its subscription.
             self.cache.clear()
-            self._pending.replay(self.backend)
+            self._pending.replay(self.backend, force=True)
         else:
             self.cache.drop(names)
 

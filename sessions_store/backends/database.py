@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from channels.db import database_sync_to_async
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q, QuerySet
 
 from sessions_store.backends.base import Invalidations
 from sessions_store.models import StoreEntry, StoreEvent, StoreGroupMember
@@ -23,6 +23,16 @@ DATABASE_PROCESS_CACHE_CAP = 0.5
 
 def _key(name: bytes) -> str:
     return name.hex()
+
+
+def _live_streams(now: float) -> QuerySet[StoreEvent, str]:
+    """Streams whose newest event has not expired."""
+    return (
+        StoreEvent.objects.values("stream")
+        .annotate(newest=Max("expires_at"))
+        .filter(newest__gt=now)
+        .values_list("stream", flat=True)
+    )
 
 
 class DatabaseBackend:
@@ -85,17 +95,18 @@ class DatabaseBackend:
         return deleted
 
     def log_append(self, stream: bytes, envelope: bytes, *, ttl: float) -> str:
-        expires_at = time.time() + ttl
-        with transaction.atomic():
-            event = StoreEvent.objects.create(
-                stream=_key(stream), data=envelope, expires_at=expires_at
-            )
-            # Appending keeps the whole log alive, as XADD + PEXPIRE does in Redis.
-            StoreEvent.objects.filter(stream=_key(stream)).update(expires_at=expires_at)
+        # A log lives as long as its newest event (as XADD + PEXPIRE does in Redis): only the
+        # new row carries the new expiry, so an append costs one insert however long the log.
+        event = StoreEvent.objects.create(
+            stream=_key(stream), data=envelope, expires_at=time.time() + ttl
+        )
         return str(event.pk)
 
     def log_read(self, stream: bytes, *, after: str | None) -> list[tuple[str, bytes]]:
-        query = StoreEvent.objects.filter(stream=_key(stream), expires_at__gt=time.time())
+        query = StoreEvent.objects.filter(stream=_key(stream))
+        newest = query.aggregate(newest=Max("expires_at"))["newest"]
+        if newest is None or newest <= time.time():
+            return []
         if after is not None:
             if not after.isdigit():
                 return []
@@ -119,12 +130,7 @@ class DatabaseBackend:
             return True
 
     def iter_logs(self) -> Iterator[tuple[bytes, list[tuple[str, bytes]]]]:
-        streams = (
-            StoreEvent.objects.filter(expires_at__gt=time.time())
-            .values_list("stream", flat=True)
-            .distinct()
-        )
-        for stream in list(streams):
+        for stream in list(_live_streams(time.time())):
             name = bytes.fromhex(stream)
             yield name, self.log_read(name, after=None)
 
@@ -145,5 +151,5 @@ class DatabaseBackend:
         members, _ = StoreGroupMember.objects.filter(
             Q(expires_at__lte=now) | ~Q(entry__in=StoreEntry.objects.values("name"))
         ).delete()
-        events, _ = StoreEvent.objects.filter(expires_at__lte=now).delete()
+        events, _ = StoreEvent.objects.exclude(stream__in=_live_streams(now)).delete()
         return {"entries": entries, "group_members": members, "events": events}

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import redis
@@ -23,6 +24,9 @@ CHANNEL = b"mcp:store:invalidate"
 ORIGIN_SIZE = 8
 # A message: origin id | b"k" | concatenated entry names (prefix + digest, fixed size each).
 ENTRY_SIZE = 2 + NAME_SIZE
+# Liveness of the subscription: a silent connection is given up within the revocation bound.
+PING_EVERY = 0.3
+DEAD_AFTER = 0.9
 
 
 def encode(origin: bytes, names: list[bytes]) -> bytes:
@@ -74,14 +78,27 @@ class Listener:
             pubsub = self._client.pubsub()
             try:
                 pubsub.subscribe(CHANNEL)
+                last_ping = last_pong = time.monotonic()
                 while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
+                    # A connection can die silently (a partition drops no socket): ping often,
+                    # and give up on it, turning the process tier off, if pongs stop coming.
+                    now = time.monotonic()
+                    if now - last_pong > DEAD_AFTER:
+                        raise redis.ConnectionError("no pong on the invalidation channel")
+                    if now - last_ping > PING_EVERY:
+                        pubsub.ping()
+                        last_ping = now
+                    message = pubsub.get_message(timeout=PING_EVERY / 2)
                     if message is None:
                         continue
-                    if message["type"] == "subscribe":
+                    if message["type"] == "pong":
+                        last_pong = time.monotonic()
+                    elif message["type"] == "subscribe":
                         backoff = 0.05
+                        last_pong = time.monotonic()
                         self._on_state(True)
                     elif message["type"] == "message":
+                        last_pong = time.monotonic()
                         self._handle(message["data"])
             except (redis.RedisError, OSError):
                 metrics.incr("store.listener.disconnected")

@@ -90,3 +90,16 @@ def test_a_revocation_issued_during_an_outage_is_applied_when_redis_returns(
     raw = redis.Redis.from_url(private_redis.url)
     wait_for(lambda: store.get("auth:9:a") is None and raw.dbsize() == 0)
     assert metrics.get("store.revocations.replayed") >= 1
+
+
+def test_a_silent_redis_turns_the_process_tier_off_within_a_second(
+    store: Store, private_redis: RedisServer
+) -> None:
+    import redis
+
+    store.set("k", b"v", ttl=600)
+    # Redis stops answering without closing anything, as in a network partition.
+    # The listener gives up after 0.9 s without a pong; the bound here allows for a busy machine.
+    redis.Redis.from_url(private_redis.url).client_pause(2500, all=True)
+    wait_for(lambda: not store.backend.process_cache_allowed(), timeout=2.0)
+    wait_live(store)  # and back once Redis answers again

@@ -139,6 +139,12 @@ class StoreContract:
         assert store.log_read("session-1", after=ids[-1]) == []
         assert store.log_read("no-such-stream") == []
 
+    def test_an_append_keeps_the_whole_log_alive(self, store: Store) -> None:
+        store.log_append("growing", b"first", ttl=0.3)
+        store.log_append("growing", b"second", ttl=60)
+        time.sleep(0.5)
+        assert [data for _, data in store.log_read("growing")] == [b"first", b"second"]
+
     def test_event_log_expires(self, store: Store) -> None:
         store.log_append("short-log", b"x", ttl=0.3)
         wait_for(lambda: store.log_read("short-log") == [], timeout=3)
