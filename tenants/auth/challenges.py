@@ -5,7 +5,7 @@ a token; a 403 insufficient_scope names every scope the refused operation needs,
 challenge.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mcpserver.conf import mcp_settings
 from tenants.models import Tenant
@@ -39,9 +39,23 @@ def bearer_challenge(
     return "Bearer " + ", ".join(f"{name}={_quoted(value)}" for name, value in params)
 
 
+# Functions naming the scopes a tenant's tools need. The tools app registers one at start-up
+# (tenants cannot import tools: the arrows point the other way).
+_scope_sources: list[Callable[[Tenant], Iterable[str]]] = []
+
+
+def register_scope_source(source: Callable[[Tenant], Iterable[str]]) -> None:
+    if source not in _scope_sources:
+        _scope_sources.append(source)
+
+
 def supported_scopes(tenant: Tenant) -> list[str]:
-    """The scopes this tenant's endpoint knows of, as advertised in metadata and 401s."""
-    return sorted(set(mcp_settings.SCOPES_SUPPORTED))
+    """The scopes this tenant's endpoint knows of, as advertised in metadata and 401s:
+    ``SCOPES_SUPPORTED`` and whatever the registered sources name for this tenant."""
+    scopes = set(mcp_settings.SCOPES_SUPPORTED)
+    for source in _scope_sources:
+        scopes.update(source(tenant))
+    return sorted(scopes)
 
 
 def unauthorized_headers(tenant: Tenant, error: str, description: str) -> Headers:

@@ -69,6 +69,13 @@ class TestChallenges:
             f'Bearer resource_metadata="{metadata_url("acme")}", scope="a:y b:x"'
         )
 
+    def test_scope_sources_add_the_tenants_tool_scopes(self, acme, call, monkeypatch):
+        monkeypatch.setattr(challenges, "_scope_sources", [])
+        challenges.register_scope_source(lambda tenant: [f"{tenant.slug}:tools"])
+        assert call("/mcp/acme").challenge == (
+            f'Bearer resource_metadata="{metadata_url("acme")}", scope="acme:tools"'
+        )
+
     def test_helpers_for_the_dispatcher(self, acme):
         tenant, _ = acme
         assert challenges.unauthorized_headers(tenant, "invalid_token", "Expired.") == [
