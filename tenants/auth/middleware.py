@@ -96,6 +96,44 @@ async def _respond(
     await send({"type": "http.response.body", "body": payload})
 
 
+_CORS_ALLOW_HEADERS = (
+    b"authorization, content-type, accept, last-event-id, mcp-protocol-version, "
+    b"mcp-session-id, mcp-method, mcp-name"
+)
+_CORS_EXPOSE_HEADERS = b"www-authenticate, mcp-session-id, mcp-protocol-version"
+
+
+def _with_cors(send: Send, origin: str) -> Send:
+    """Browser clients on an allowed origin may read the responses (and the challenges)."""
+    extra = [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-expose-headers", _CORS_EXPOSE_HEADERS),
+        (b"vary", b"origin"),
+    ]
+
+    async def send_with_cors(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return send_with_cors
+
+
+async def _preflight(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 204,
+            "headers": [
+                (b"access-control-allow-methods", b"GET, POST, DELETE"),
+                (b"access-control-allow-headers", _CORS_ALLOW_HEADERS),
+                (b"access-control-max-age", b"600"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
+
+
 class McpAuthMiddleware:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -110,11 +148,18 @@ class McpAuthMiddleware:
             )
             return
         origin = _header(scope, b"origin")
-        if origin is not None and not origin_allowed(origin):
-            await _respond(
-                send, 403, {"error": "forbidden", "error_description": "Origin not allowed."}
-            )
-            return
+        if origin is not None:
+            if not origin_allowed(origin):
+                await _respond(
+                    send, 403, {"error": "forbidden", "error_description": "Origin not allowed."}
+                )
+                return
+            send = _with_cors(send, origin)
+            if scope.get("method") == "OPTIONS" and _header(
+                scope, b"access-control-request-method"
+            ):
+                await _preflight(send)  # a CORS preflight carries no credential
+                return
         slug = scope.get("url_route", {}).get("kwargs", {}).get("slug", "")
         config = await tenantcache.resolve(slug) if slug else None
         if config is None:

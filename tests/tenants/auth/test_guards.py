@@ -52,6 +52,36 @@ class TestHostAndOrigin:
         assert origin_allowed("http://127.0.0.1:3000")
         assert not origin_allowed("http://evil.example.com")
 
+    def test_cors_for_an_allowed_browser_origin(self, acme, call, settings):
+        settings.MCP_SERVER = {**settings.MCP_SERVER, "ALLOWED_ORIGINS": ["https://app.example"]}
+        origin = {"origin": "https://app.example"}
+        preflight = call(
+            "/mcp/acme",
+            method="OPTIONS",
+            headers={**origin, "access-control-request-method": "POST"},
+        )
+        assert preflight.status == 204
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        assert "authorization" in preflight.headers["access-control-allow-headers"]
+        refused = call("/mcp/acme", headers=origin)
+        assert refused.status == 401
+        assert refused.headers["access-control-allow-origin"] == "https://app.example"
+        assert "www-authenticate" in refused.headers["access-control-expose-headers"]
+        _, raw = acme
+        assert (
+            call("/mcp/acme", token=raw, headers=origin).headers["access-control-allow-origin"]
+            == "https://app.example"
+        )
+        # A preflight from another origin is refused like any request from it.
+        assert (
+            call(
+                "/mcp/acme",
+                method="OPTIONS",
+                headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+            ).status
+            == 403
+        )
+
     def test_bad_host_is_refused(self, acme, call):
         _, raw = acme
         response = call("/mcp/acme", token=raw, headers={"host": "evil.example.com"})
