@@ -46,3 +46,13 @@ pytest: $(VENV)/.dev
 		echo "--- again on PostgreSQL"; \
 		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest; \
 	else echo "TEST_POSTGRES_URL unset: PostgreSQL run skipped (use make test)." >&2; exit 1; fi
+
+# Cost per request of each authentication path, on throwaway Redis and a scratch SQLite file.
+.PHONY: bench-auth
+bench-auth: $(VENV)/.dev
+	@db=$$(mktemp -d)/bench.sqlite3; \
+	bin/with-test-services sh -c "export REDIS_URL=\$$TEST_REDIS_URL DATABASE_URL=sqlite:///$$db \
+	DJANGO_SECRET_KEY=bench-only-\$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n') \
+	MCP_ENCRYPTION_KEYS=\$$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n'); \
+	$(PY) manage.py migrate --noinput -v 0 && $(PY) manage.py bench_auth"; \
+	rm -rf "$$(dirname $$db)"
