@@ -46,7 +46,7 @@ def second_instance(shared_store, redis_url, free_port) -> Iterator[str]:
         "DATABASE_URL": database + connection.settings_dict["NAME"],
         "REDIS_URL": redis_url,
     }
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tests.tenants.auth.echo:application",
          "--host", "127.0.0.1", "--port", str(free_port), "--lifespan", "off",
          "--log-level", "warning"],
