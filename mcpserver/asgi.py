@@ -40,7 +40,7 @@ application = ProtocolTypeRouter(
                 re_path(
                     r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(McpConsumer.as_asgi())
                 ),
-                re_path(r"", django_application),
+                re_path(r"", django_application),  # type: ignore[arg-type]
             ]
         )
     }

@@ -24,7 +24,8 @@ from tools.registry import (
 
 # A 1x1 red PNG and a minimal WAV file, base64-encoded.
 IMAGE_PNG = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAF"
+    "BQIAX8jx0gAAAABJRU5ErkJggg=="
 )
 AUDIO_WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
@@ -599,7 +600,10 @@ async def prompt_with_embedded_resource(
 async def prompt_with_image(ctx: ToolContext, args: Mapping[str, str]) -> dict[str, Any]:
     return {
         "messages": [
-            {"role": "user", "content": {"type": "image", "data": IMAGE_PNG, "mimeType": "image/png"}},
+            {
+                "role": "user",
+                "content": {"type": "image", "data": IMAGE_PNG, "mimeType": "image/png"},
+            },
             {"role": "user", "content": text("Please analyze the image above.")},
         ]
     }

@@ -29,7 +29,7 @@ Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
 Ask = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class InputRequired(Exception):  # noqa: N818 (a signal, not a failure)
+class InputRequired(Exception):
     """Raised by ``ToolContext.request_input`` in the stateless era; never reaches a client."""
 
     def __init__(self, requests: dict[str, dict[str, Any]], state: Any = None) -> None:
@@ -61,7 +61,9 @@ class ToolContext:
         if name not in self.client_capabilities:
             raise MissingClientCapability({name: {}})
 
-    async def progress(self, progress: float, total: float | None = None, message: str = "") -> None:
+    async def progress(
+        self, progress: float, total: float | None = None, message: str = ""
+    ) -> None:
         """Report progress when the client asked for it; values must strictly increase."""
         if self.progress_token is None or progress <= self._last_progress:
             return

@@ -164,9 +164,7 @@ class Catalogue:
     resources_by_uri: Mapping[str, Resource]
     prompts_by_name: Mapping[str, Prompt]
 
-    def find_resource(
-        self, uri: str
-    ) -> tuple[Resource | ResourceTemplate, dict[str, str]] | None:
+    def find_resource(self, uri: str) -> tuple[Resource | ResourceTemplate, dict[str, str]] | None:
         resource = self.resources_by_uri.get(uri)
         if resource is not None:
             return resource, {}

@@ -62,7 +62,9 @@ class McpConsumer(AsyncHttpConsumer):
         self._refused = True
         error, status = translate(PayloadTooLarge())
         await self.send_response(
-            status, dumps(error_message(None, error)), headers=[(b"content-type", b"application/json")]
+            status,
+            dumps(error_message(None, error)),
+            headers=[(b"content-type", b"application/json")],
         )
 
     async def _handle_safely(self, body: bytes) -> None:

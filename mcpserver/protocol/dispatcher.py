@@ -115,7 +115,9 @@ def _page(call: Call, items: Sequence[Any], key: str) -> dict[str, Any]:
     start = 0
     if cursor is not None:
         try:
-            decoded = json.loads(base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)))
+            decoded = json.loads(
+                base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4))
+            )
             start = int(decoded["o"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise InvalidParams("Invalid cursor") from None

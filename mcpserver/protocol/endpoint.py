@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from channels.layers import get_channel_layer
 
@@ -27,9 +27,8 @@ from mcpserver.protocol.errors import (
     UnsupportedProtocolVersion,
     translate,
 )
-from mcpserver.protocol.jsonrpc import Message, error_message, parse, result_message
+from mcpserver.protocol.jsonrpc import Message, dumps, error_message, parse, result_message
 from mcpserver.protocol.sse import JSON_HEADERS, SSE_HEADERS, Reply, Send, event
-from mcpserver.protocol.jsonrpc import dumps
 from mcpserver.protocol.versions import (
     LEGACY_DEFAULT,
     LEGACY_VERSIONS,
@@ -96,7 +95,7 @@ def _challenge(request: Request, exc: BaseException) -> list[tuple[bytes, bytes]
         scope = " ".join(sorted(exc.scopes))
         value = f'Bearer error="insufficient_scope", scope="{scope}"'
         return [(b"www-authenticate", value.encode())]
-    return insufficient_scope_headers(request.tenant, exc.scopes)  # type: ignore[no-any-return]
+    return cast(list[tuple[bytes, bytes]], insufficient_scope_headers(request.tenant, exc.scopes))
 
 
 def is_modern_request(request: Request, message: Message) -> bool:
@@ -114,8 +113,12 @@ def is_modern_request(request: Request, message: Message) -> bool:
 async def post(request: Request, body: bytes) -> None:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        await request.respond(415, error_message(None, InvalidRequest(
-            "Unsupported media type: send application/json").to_error()))
+        await request.respond(
+            415,
+            error_message(
+                None, InvalidRequest("Unsupported media type: send application/json").to_error()
+            ),
+        )
         return
     try:
         message = parse(body)
@@ -240,20 +243,26 @@ async def _stream_events(
     if layer and channel:
         await layer.group_add(group, channel)
     try:
-        await request.send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + headers})
+        await request.send(
+            {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + headers}
+        )
         for chunk in first:
             await request.send({"type": "http.response.body", "body": chunk, "more_body": True})
         if not (layer and channel):
             await asyncio.Event().wait()
         while True:
             try:
-                msg = await asyncio.wait_for(layer.receive(channel), timeout=15)  # type: ignore[union-attr]
+                msg = await asyncio.wait_for(layer.receive(channel), timeout=15)
             except TimeoutError:
-                await request.send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+                await request.send(
+                    {"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True}
+                )
                 continue
             data = await deliver(str(msg.get("method", "")), dict(msg.get("params") or {}))
             if data is not None:
-                await request.send({"type": "http.response.body", "body": event(data), "more_body": True})
+                await request.send(
+                    {"type": "http.response.body", "body": event(data), "more_body": True}
+                )
     finally:
         if layer and channel:
             await layer.group_discard(group, channel)
@@ -274,12 +283,21 @@ def _legacy_version(request: Request) -> str:
 async def _session_or_error(request: Request) -> tuple[str, dict[str, Any]] | None:
     session_id = request.headers.get("mcp-session-id")
     if not session_id:
-        await request.respond(400, error_message(None, InvalidRequest(
-            "Bad request: Mcp-Session-Id is required (initialize first)").to_error()))
+        await request.respond(
+            400,
+            error_message(
+                None,
+                InvalidRequest(
+                    "Bad request: Mcp-Session-Id is required (initialize first)"
+                ).to_error(),
+            ),
+        )
         return None
     session = await sessions.load(request.tenant_id, session_id, request.principal)
     if session is None:
-        await request.respond(404, error_message(None, {"code": -32001, "message": "Session not found"}))
+        await request.respond(
+            404, error_message(None, {"code": -32001, "message": "Session not found"})
+        )
         return None
     return session_id, session
 
@@ -348,13 +366,20 @@ async def get(request: Request) -> None:
         await request.respond(405, None, [(b"allow", b"POST")])
         return
     if not request.accepts("text/event-stream"):
-        await request.respond(406, error_message(None, InvalidRequest(
-            "Not acceptable: a GET stream needs Accept: text/event-stream").to_error()))
+        await request.respond(
+            406,
+            error_message(
+                None,
+                InvalidRequest(
+                    "Not acceptable: a GET stream needs Accept: text/event-stream"
+                ).to_error(),
+            ),
+        )
         return
     found = await _session_or_error(request)
     if found is None:
         return
-    session_id, session = found
+    session_id, _session = found
     replay: list[bytes] = []
     last = request.headers.get("last-event-id")
     if last:

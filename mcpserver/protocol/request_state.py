@@ -29,7 +29,14 @@ def _aad(principal: Principal, method: str, target: str, arguments: Any) -> byte
         json.dumps(arguments, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
     return "|".join(
-        ("mcp-request-state", str(principal.tenant_id), principal.fingerprint, method, target, digest)
+        (
+            "mcp-request-state",
+            str(principal.tenant_id),
+            principal.fingerprint,
+            method,
+            target,
+            digest,
+        )
     ).encode()
 
 
@@ -53,9 +60,7 @@ def open_state(
         envelope = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
         raise refused from None
-    plaintext = get_sealing_keyring().open(
-        envelope, aad=_aad(principal, method, target, arguments)
-    )
+    plaintext = get_sealing_keyring().open(envelope, aad=_aad(principal, method, target, arguments))
     if plaintext is None:
         raise refused
     try:

@@ -112,7 +112,9 @@ def asker(
         key = _pending_key(tenant_id, session_id, request_id)
         await store.aset_json(key, {"channel": channel}, ttl=timeout)
         try:
-            await reply.push({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+            await reply.push(
+                {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+            )
             try:
                 answer = await asyncio.wait_for(layer.receive(channel), timeout=timeout)
             except TimeoutError:

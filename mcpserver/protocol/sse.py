@@ -52,7 +52,11 @@ class Reply:
         if not self.streaming:
             self.streaming = True
             await self._send(
-                {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self._headers}
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": SSE_HEADERS + self._headers,
+                }
             )
 
     async def push(self, message: dict[str, Any]) -> bool:
@@ -67,11 +71,18 @@ class Reply:
     async def _event(self, data: bytes, *, more: bool) -> None:
         event_id = await self._log(data) if self._log else None
         await self._send(
-            {"type": "http.response.body", "body": event(data, event_id=event_id), "more_body": more}
+            {
+                "type": "http.response.body",
+                "body": event(data, event_id=event_id),
+                "more_body": more,
+            }
         )
 
     async def finish(
-        self, message: dict[str, Any] | None, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None
+        self,
+        message: dict[str, Any] | None,
+        status: int = 200,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         async with self._lock:
             if self.finished:
@@ -79,7 +90,9 @@ class Reply:
             self.finished = True
             if self.streaming:
                 if message is None:
-                    await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+                    await self._send(
+                        {"type": "http.response.body", "body": b"", "more_body": False}
+                    )
                 else:
                     await self._event(dumps(message), more=False)
                 return

@@ -99,5 +99,5 @@ async def _deny(send: Any, status: int, message: str, headers: list[Any] | None 
     await send({"type": "http.response.body", "body": body})
 
 
-def StandInAuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:  # noqa: N802 (mirrors the real one)
+def StandInAuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:
     return StandInAuthMiddleware(inner)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -58,7 +58,7 @@ class InProcessStandInStore:
         self._data.pop(key, None)
 
     async def alog_append(self, stream: str, data: bytes, *, ttl: float) -> str:
-        expires, events = self._logs.get(stream, (0.0, []))
+        _expires, events = self._logs.get(stream, (0.0, []))
         event_id = str(len(events) + 1)
         events.append((event_id, data))
         self._logs[stream] = (time.monotonic() + ttl, events)
@@ -105,7 +105,7 @@ def get_shared_store() -> SharedStore:
         if _stand_in_store is None:
             _stand_in_store = InProcessStandInStore()
         return _stand_in_store
-    return get_store()  # type: ignore[no-any-return]
+    return cast(SharedStore, get_store())
 
 
 def get_sealing_keyring() -> SealingKeyRing:
@@ -116,4 +116,4 @@ def get_sealing_keyring() -> SealingKeyRing:
         if _stand_in_keyring is None:
             _stand_in_keyring = InProcessStandInKeyRing(list(mcp_settings.ENCRYPTION_KEYS))
         return _stand_in_keyring
-    return get_keyring()  # type: ignore[no-any-return]
+    return cast(SealingKeyRing, get_keyring())

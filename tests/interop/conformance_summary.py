@@ -1,6 +1,6 @@
 """Summarise a conformance suite report: scored scenarios passing, and which fail.
 
-    python -m tests.interop.conformance_summary REPORT.txt
+python -m tests.interop.conformance_summary REPORT.txt
 """
 
 import re
@@ -9,7 +9,7 @@ import sys
 
 def summarise(text: str) -> tuple[list[str], list[str]]:
     summary = text.split("=== SUMMARY ===", 1)[-1]
-    
+
     results = {name: mark for mark, name in re.findall(r"^([✓✗]) ([\w./-]+):", summary, re.M)}
     unscored = set(re.findall(r"^  [✓✗] ([\w./-]+) \(", summary, re.M))
     scored = [name for name in results if name not in unscored]
