@@ -41,6 +41,15 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_REQUEST_TIMEOUT": 120,
     # ttlMs advertised on list and read results (2026-07-28 caching hints).
     "CACHE_TTL_MS": 60_000,
+    # The shared store (sessions_store): the process tier keeps at most this many opened values
+    # per process, each for at most this many seconds (never past the entry's own expiry).
+    "STORE_PROCESS_CACHE_SIZE": 10_000,
+    "STORE_PROCESS_CACHE_TTL": 30.0,
+    # The cache alias (django-redis) holding the shared tier; absent from CACHES, the store
+    # keeps the shared tier in the database (the embedded default).
+    "STORE_CACHE_ALIAS": "store",
+    # A failing shared tier is logged at most once per this many seconds (each failure counted).
+    "STORE_FAILURE_LOG_INTERVAL": 30.0,
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from mcpserver.env import env_bool, env_list, env_str
+from sessions_store.cache_config import store_cache
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -110,7 +111,9 @@ if REDIS_URL:
                 "SOCKET_TIMEOUT": 1.0,
             },
             "KEY_PREFIX": "mcp",
-        }
+        },
+        # The encrypted shared store: raw bytes (sealed envelopes), never pickle.
+        "store": store_cache(REDIS_URL),
     }
     CHANNEL_LAYERS = {
         "default": {

@@ -1,0 +1,244 @@
+"""The shared tier on Redis (through a django-redis connection pool).
+
+Entries are plain strings with a TTL; groups are sets of entry names beside them, whose TTL
+is stretched to the longest member's; event logs are streams. Writes that must stay
+consistent with groups (set, delete_group) are one MULTI or one script, so a concurrent
+delete_group cannot miss an entry being written, and the invalidation is published in the
+same step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+
+from sessions_store.backends.base import (
+    ENTRY_PREFIX,
+    GROUP_PREFIX,
+    LOG_PREFIX,
+    NAME_SIZE,
+    Invalidations,
+)
+from sessions_store.backends.redis_listener import CHANNEL, Listener, encode, new_origin
+
+_DELETE_GROUP = """
+local members = redis.call('SMEMBERS', KEYS[1])
+local deleted = 0
+for _, name in ipairs(members) do deleted = deleted + redis.call('DEL', name) end
+redis.call('DEL', KEYS[1])
+if #members > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2] .. table.concat(members)) end
+return deleted
+"""
+
+_REPLACE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0
+"""
+
+# Rewrites a whole stream with the same ids if nothing was appended since it was read.
+_REPLACE_LOG = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last == 0 or last[1][1] ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, 2 do redis.call('XADD', KEYS[1], ARGV[i], 'd', ARGV[i + 1]) end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+class RedisBackend:
+    thread_sensitive = False
+
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        async_client: Callable[[], aredis.Redis],
+        process_cache_cap: float,
+    ) -> None:
+        self._client = client
+        # redis.asyncio connections belong to one event loop: one client per loop.
+        self._async_client = async_client
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.process_cache_cap = process_cache_cap
+        self._origin = new_origin()
+        self._live = False
+        self._live_lock = threading.Lock()
+        self._listener: Listener | None = None
+        self._delete_group = client.register_script(_DELETE_GROUP)
+        self._replace = client.register_script(_REPLACE)
+        self._replace_log = client.register_script(_REPLACE_LOG)
+        self._on_invalidate: Invalidations | None = None
+
+    # -- invalidations ---------------------------------------------------------------------
+    def start(self, *, on_invalidate: Invalidations) -> None:
+        self._on_invalidate = on_invalidate
+        self._listener = Listener(
+            client=self._client,
+            origin=self._origin,
+            on_invalidate=on_invalidate,
+            on_state=self._set_live,
+        )
+
+    def _set_live(self, live: bool) -> None:
+        with self._live_lock:
+            changed = live != self._live
+            self._live = live
+        if changed and self._on_invalidate is not None:
+            # Either way the process tier starts empty: messages may have been missed.
+            self._on_invalidate(None)
+
+    def process_cache_allowed(self) -> bool:
+        if self._listener is not None:
+            self._listener.ensure_running()
+        return self._live
+
+    async def aclose(self) -> None:
+        """Closes this event loop's async connections (an event loop that is about to end)."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+        self._live = False
+
+    # -- entries ---------------------------------------------------------------------------
+    def read(self, name: bytes) -> tuple[bytes, float] | None:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(name)
+        pipe.pttl(name)
+        value, pttl = pipe.execute()
+        if value is None or pttl == -2:
+            return None
+        return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
+
+    async def aread(self, name: bytes) -> tuple[bytes, float] | None:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = self._async_client()
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(name)
+            pipe.pttl(name)
+            value, pttl = await pipe.execute()
+        if value is None or pttl == -2:
+            return None
+        return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
+
+    def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None:
+        ms = _ms(ttl)
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(name, envelope, px=ms)
+        for group in groups:
+            pipe.sadd(group, name)
+            pipe.pexpire(group, ms, nx=True)
+            pipe.pexpire(group, ms, gt=True)
+        pipe.publish(CHANNEL, encode(self._origin, [name]))
+        pipe.execute()
+
+    def remove(self, name: bytes) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(name)
+        pipe.publish(CHANNEL, encode(self._origin, [name]))
+        pipe.execute()
+
+    def remove_group(self, group: bytes) -> int:
+        return int(self._delete_group(keys=[group], args=[CHANNEL, encode(self._origin, [])]))
+
+    # -- event logs ------------------------------------------------------------------------
+    def log_append(self, stream: bytes, envelope: bytes, *, ttl: float) -> str:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.xadd(stream, {b"d": envelope})
+        pipe.pexpire(stream, _ms(ttl))
+        event_id, _ = pipe.execute()
+        return str(event_id.decode())
+
+    def log_read(self, stream: bytes, *, after: str | None) -> list[tuple[str, bytes]]:
+        start = "-" if after is None else f"({after}"
+        rows: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(
+            stream, min=start, max="+"
+        )  # type: ignore[assignment]
+        return [(event_id.decode(), fields[b"d"]) for event_id, fields in rows]
+
+    # -- maintenance -----------------------------------------------------------------------
+    def _scan(self, prefix: bytes) -> Iterator[bytes]:
+        # Only our own fixed-size names: another application's "s:..." keys are not ours.
+        for name in self._client.scan_iter(match=prefix + b"*", count=500):
+            if len(name) == len(prefix) + NAME_SIZE:
+                yield name
+
+    def iter_entries(self) -> Iterator[tuple[bytes, bytes]]:
+        for name in self._scan(ENTRY_PREFIX):
+            value = self._client.get(name)
+            if isinstance(value, bytes):
+                yield name, value
+
+    def replace(self, name: bytes, *, old: bytes, new: bytes) -> bool:
+        return bool(self._replace(keys=[name], args=[old, new]))
+
+    def iter_logs(self) -> Iterator[tuple[bytes, list[tuple[str, bytes]]]]:
+        for stream in self._scan(LOG_PREFIX):
+            events = self.log_read(stream, after=None)
+            if events:
+                yield stream, events
+
+    def replace_log(
+        self, stream: bytes, *, old: list[tuple[str, bytes]], new: list[tuple[str, bytes]]
+    ) -> bool:
+        args: list[bytes | str] = [old[-1][0]]
+        for event_id, envelope in new:
+            args += [event_id, envelope]
+        return bool(self._replace_log(keys=[stream], args=args))
+
+    def purge(self) -> dict[str, int]:
+        """Entries and streams expire by themselves; group sets keep names of expired entries."""
+        removed = 0
+        for group in self._scan(GROUP_PREFIX):
+            members = list(self._client.sscan_iter(group, count=500))
+            if not members:
+                continue
+            pipe = self._client.pipeline(transaction=False)
+            for member in members:
+                pipe.exists(member)
+            gone = [m for m, alive in zip(members, pipe.execute(), strict=True) if not alive]
+            if gone:
+                removed += int(self._client.srem(group, *gone))
+        return {"group_members": removed}
+
+
+def async_client_factory(config: dict[str, Any]) -> Callable[[], aredis.Redis]:
+    """redis.asyncio clients with the same server and timeouts as the django-redis alias."""
+    options = config.get("OPTIONS", {})
+    location = config["LOCATION"]
+    url = location[0] if isinstance(location, list | tuple) else location
+
+    def build() -> aredis.Redis:
+        # Blocking: a burst beyond the pool waits briefly for a connection instead of failing.
+        pool = aredis.BlockingConnectionPool.from_url(
+            url,
+            socket_timeout=options.get("SOCKET_TIMEOUT"),
+            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
+            max_connections=options.get("CONNECTION_POOL_KWARGS", {}).get("max_connections", 64),
+            timeout=options.get("SOCKET_TIMEOUT") or 1.0,
+        )
+        return aredis.Redis.from_pool(pool)  # closing the client closes its pool
+
+    return build
