@@ -50,6 +50,26 @@ DEFAULTS: dict[str, Any] = {
     "STORE_CACHE_ALIAS": "store",
     # A failing shared tier is logged at most once per this many seconds (each failure counted).
     "STORE_FAILURE_LOG_INTERVAL": 30.0,
+    # --- Authentication (tenants.auth) ---
+    # Clock skew tolerated on a JWT's exp, nbf and iat, in seconds.
+    "JWT_LEEWAY": 30,
+    # Longest time a validated credential is served from the cache (never past its own expiry).
+    "AUTH_CACHE_TTL": 300,
+    # How long a tenant's configuration (status, identity providers) is cached; revocation,
+    # suspension and provider changes clear it at once on every instance.
+    "AUTH_TENANT_CACHE_TTL": 300,
+    # Scopes advertised in the protected-resource metadata and in 401 challenges.
+    "SCOPES_SUPPORTED": [],
+    # A fetched JWKS is kept this long in the shared store; the refresh task renews it sooner.
+    "JWKS_CACHE_TTL": 86400,
+    # An unknown kid refetches the JWKS at most once per provider per this many seconds,
+    # across all instances.
+    "JWKS_REFETCH_COOLDOWN": 60,
+    # Network timeout for discovery and JWKS requests, in seconds.
+    "JWKS_FETCH_TIMEOUT": 5.0,
+    # Failed authentications audited per source address per minute on one instance; the rest
+    # are counted, not written, so a flood cannot fill the audit log.
+    "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,
 }
 
 

@@ -133,6 +133,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Keep every identity provider's signing keys warm in the shared store (tenants.auth.jwks).
+CELERY_BEAT_SCHEDULE = {
+    "refresh-jwks": {"task": "tenants.refresh_jwks", "schedule": 3600.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 
 from mcpserver import health
+from tenants.auth.views import protected_resource_metadata
 
 admin.site.site_header = "MCP server administration"
 admin.site.site_title = "MCP server"
@@ -11,4 +12,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # RFC 9728 metadata of each tenant's MCP endpoint (tenants.auth).
+    path(
+        ".well-known/oauth-protected-resource/mcp/<slug:slug>",
+        protected_resource_metadata,
+        name="oauth-protected-resource",
+    ),
 ]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from mcpserver.conf import mcp_settings
 from tenants import apikeys
 from tenants.audit import Actor, audit_record
+from tenants.auth.revocation import clear_groups_on_commit
 from tenants.models import ApiKey, IdentityProvider, Tenant
 
 
@@ -60,6 +61,7 @@ def tenant_update(
     audit_record(
         actor=actor, action="tenant.update", tenant=tenant, target=tenant.slug, details=changes
     )
+    clear_groups_on_commit(f"tenantconf:{tenant.pk}")
     return tenant
 
 
@@ -70,6 +72,8 @@ def _tenant_set_status(*, tenant: Tenant, status: str, action: str, actor: Actor
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action=action, tenant=locked, target=locked.slug)
+    # Suspension drops every cached credential of the tenant; reactivation its config.
+    clear_groups_on_commit(f"tenant:{locked.pk}")
     tenant.status = locked.status
     return locked
 
@@ -121,6 +125,7 @@ def identity_provider_create(
         target=issuer,
         details=identity_provider_summary(provider),
     )
+    clear_groups_on_commit(f"tenantconf:{tenant.pk}")
     return provider
 
 
@@ -138,6 +143,8 @@ def identity_provider_update(
         target=provider.issuer,
         details={key: _jsonable(value) for key, value in changes.items()},
     )
+    # Tokens accepted under the old settings (audience, issuer, org) are validated again.
+    clear_groups_on_commit(f"idp:{provider.pk}", f"tenantconf:{provider.tenant_id}")
     return provider
 
 
@@ -155,6 +162,7 @@ def identity_provider_set_enabled(
         tenant=provider.tenant,
         target=provider.issuer,
     )
+    clear_groups_on_commit(f"idp:{provider.pk}", f"tenantconf:{provider.tenant_id}")
     return provider
 
 
@@ -219,6 +227,7 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
     audit_record(
         actor=actor, action="api_key.revoke", tenant=locked.tenant, target=locked.public_id
     )
+    clear_groups_on_commit(f"apikey:{locked.public_id}")
     key.revoked_at = locked.revoked_at
     return locked
 

@@ -1,0 +1,143 @@
+"""Who is asking: a Bearer credential (API key or JWT) turned into a ``Principal``.
+
+The order is the cheap one first: the cached principal (process tier, then the encrypted
+shared tier) under the tenant and the credential's SHA-256; then either the API key lookup or
+full JWT validation against the tenant's enabled identity providers, whose result is cached
+for next time.
+"""
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from mcpserver.conf import mcp_settings
+from tenants import apikeys as key_material
+from tenants.auth import apikeys, auditing, jwks, jwtkit, tokencache
+from tenants.auth.errors import InsufficientScope, InvalidRequest, InvalidToken, MissingCredential
+from tenants.auth.tenantcache import ProviderConfig, TenantConfig
+from tenants.models import Tenant
+from tenants.principal import AuthMethod, Principal
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    if authorization is None or not authorization.strip():
+        raise MissingCredential()
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidRequest(
+            "Send the credential as 'Authorization: Bearer <token>'.", reason="malformed header"
+        )
+    return token
+
+
+def scopes_from_claims(claims: dict[str, Any], claim: str) -> frozenset[str]:
+    values: list[str] = []
+    for name in [claim] if claim else ["scope", "scp"]:
+        value = claims.get(name)
+        if isinstance(value, str):
+            values.extend(value.split())
+        elif isinstance(value, list):
+            values.extend(item for item in value if isinstance(item, str))
+    return frozenset(values)
+
+
+def _provider_for(config: TenantConfig, issuer: str) -> ProviderConfig:
+    for provider in config.providers:
+        if provider.issuer == issuer:
+            return provider
+    raise InvalidToken("The access token's issuer is not trusted.", reason="unknown issuer")
+
+
+async def validate_jwt(config: TenantConfig, token: str, fingerprint: str) -> tuple[Principal, int]:
+    """Full validation; returns the principal and the id of the provider that vouched."""
+    seen = jwtkit.peek(token)
+    provider = _provider_for(config, seen.issuer)
+    if seen.alg not in provider.algorithms:
+        raise InvalidToken(
+            "The token's signing algorithm is not accepted.", reason=f"algorithm {seen.alg}"
+        )
+    key = await jwks.signing_key(provider, kid=seen.kid, alg=seen.alg)
+    if key is None:
+        raise InvalidToken(
+            "The token's signing key is not known.", reason=f"unknown kid {seen.kid!r}"
+        )
+    claims = jwtkit.decode(
+        token,
+        key=key,
+        algorithm=seen.alg,
+        issuer=provider.issuer,
+        audience=provider.audience,
+        leeway=mcp_settings.JWT_LEEWAY,
+    )
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("The access token names no subject.", reason="no sub")
+    if provider.org_claim and claims.get(provider.org_claim) != provider.org_value:
+        raise InvalidToken(
+            "The access token was issued for another organization.", reason="org mismatch"
+        )
+    email = claims.get("email")
+    principal = Principal(
+        tenant_id=config.tenant.pk,
+        tenant_slug=config.tenant.slug,
+        subject=subject,
+        auth_method=AuthMethod.JWT,
+        fingerprint=fingerprint,
+        scopes=scopes_from_claims(claims, provider.scopes_claim),
+        email=email if isinstance(email, str) and email else None,
+        expires_at=datetime.fromtimestamp(float(claims["exp"]), tz=UTC),
+        credential_id=provider.issuer,
+    )
+    return principal, provider.id
+
+
+async def authenticate(
+    config: TenantConfig, authorization: str | None, *, client_ip: str | None = None
+) -> Principal:
+    """The principal behind ``authorization`` at this tenant, or an ``AuthFailure``."""
+    tenant = config.tenant
+    try:
+        token = bearer_token(authorization)
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()
+        principal = await tokencache.lookup(
+            tenant_id=tenant.pk, tenant_slug=tenant.slug, fingerprint=fingerprint
+        )
+        if principal is None:
+            principal = await _validate(config, token, fingerprint)
+    except (MissingCredential, InvalidRequest, InvalidToken) as failure:
+        if not isinstance(failure, MissingCredential):
+            auditing.failure(tenant=tenant, client_ip=client_ip, failure=failure)
+        raise
+    if principal.auth_method is AuthMethod.API_KEY:
+        apikeys.touch(principal.credential_id)
+    auditing.first_use(tenant=tenant, principal=principal, client_ip=client_ip)
+    return principal
+
+
+async def _validate(config: TenantConfig, token: str, fingerprint: str) -> Principal:
+    tenant = config.tenant
+    if key_material.looks_like_api_key(token):
+        principal = await apikeys.validate(tenant=tenant, digest=fingerprint)
+        await tokencache.remember(principal, groups=[f"apikey:{principal.credential_id}"])
+        return principal
+    if not jwtkit.looks_like_jwt(token):
+        raise InvalidToken("The access token is malformed.", reason="neither API key nor JWT")
+    principal, provider_id = await validate_jwt(config, token, fingerprint)
+    await tokencache.remember(principal, groups=[f"idp:{provider_id}"])
+    return principal
+
+
+def require_scopes(
+    *, tenant: Tenant, principal: Principal, needed: frozenset[str], client_ip: str | None = None
+) -> None:
+    """Raise ``InsufficientScope`` naming every needed scope when any is missing (audited).
+
+    The MCP dispatcher calls this before running a tool; the middleware's and the
+    dispatcher's responses are built with ``challenges.insufficient_scope_headers``.
+    """
+    if principal.has_scopes(needed):
+        return
+    auditing.scope_refused(tenant=tenant, principal=principal, needed=needed, client_ip=client_ip)
+    raise InsufficientScope(needed)

@@ -1,0 +1,139 @@
+"""A tenant's authentication configuration (status and enabled identity providers), cached.
+
+One store entry per tenant slug holds everything the authenticator needs, so a request costs
+one cache lookup instead of database queries. Entries are grouped under ``tenant:<id>``,
+``tenantconf:<id>`` and ``idp:<provider id>``: suspending the tenant, changing its settings or
+disabling a provider clears them on every instance. Unknown and suspended slugs are remembered
+briefly in this process only, so a flood of bad slugs does not reach the database.
+"""
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from mcpserver.conf import mcp_settings
+from sessions_store.store import get_store
+from tenants.models import IdentityProvider, Tenant
+
+# How long an unknown or suspended slug is answered from memory (creation and reactivation
+# are seen after at most this long; suspension is immediate).
+NEGATIVE_TTL = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    id: int
+    issuer: str
+    jwks_uri: str
+    audience: str
+    algorithms: tuple[str, ...]
+    org_claim: str
+    org_value: str
+    scopes_claim: str
+
+
+@dataclass(frozen=True, slots=True)
+class TenantConfig:
+    tenant: Tenant
+    providers: tuple[ProviderConfig, ...]
+    rev: str
+
+
+def cache_key(slug: str) -> str:
+    return f"authcfg:{slug}"
+
+
+def groups_for(tenant_id: int, provider_ids: list[int]) -> list[str]:
+    return [f"tenant:{tenant_id}", f"tenantconf:{tenant_id}"] + [
+        f"idp:{pid}" for pid in provider_ids
+    ]
+
+
+def provider_fields(provider: IdentityProvider) -> dict[str, Any]:
+    return {
+        "id": provider.pk,
+        "issuer": provider.issuer,
+        "jwks_uri": provider.jwks_uri,
+        "audience": provider.effective_audience,
+        "algorithms": list(provider.algorithms),
+        "org_claim": provider.org_claim,
+        "org_value": provider.org_value,
+        "scopes_claim": provider.scopes_claim,
+    }
+
+
+def provider_config(provider: IdentityProvider) -> ProviderConfig:
+    fields = provider_fields(provider)
+    return ProviderConfig(**{**fields, "algorithms": tuple(fields["algorithms"])})
+
+
+def _snapshot(slug: str) -> dict[str, Any] | None:
+    tenant = Tenant.objects.filter(slug=slug, status=Tenant.Status.ACTIVE).first()
+    if tenant is None:
+        return None
+    providers = [
+        provider_fields(p) for p in tenant.identity_providers.filter(enabled=True).order_by("pk")
+    ]
+    return {
+        "rev": secrets.token_hex(8),
+        "tenant": {
+            "id": tenant.pk,
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "status": tenant.status,
+            "enabled_toolsets": tenant.enabled_toolsets,
+        },
+        "providers": providers,
+    }
+
+
+def _build(snapshot: dict[str, Any]) -> TenantConfig:
+    fields = snapshot["tenant"]
+    tenant = Tenant(**fields)
+    tenant._state.adding = False
+    tenant._state.db = "default"
+    providers = tuple(
+        ProviderConfig(**{**p, "algorithms": tuple(p["algorithms"])}) for p in snapshot["providers"]
+    )
+    return TenantConfig(tenant=tenant, providers=providers, rev=snapshot["rev"])
+
+
+_built: dict[str, TenantConfig] = {}
+_absent: dict[str, float] = {}
+
+
+def forget_local() -> None:
+    """Drop this process's memory of tenants (tests, and after a settings change)."""
+    _built.clear()
+    _absent.clear()
+
+
+async def resolve(slug: str) -> TenantConfig | None:
+    """The active tenant named ``slug`` with its enabled providers, or None (unknown or
+    suspended: the caller answers both the same way)."""
+    if _absent.get(slug, 0.0) > time.monotonic():
+        return None
+    store = get_store()
+    snapshot = await store.aget_json(cache_key(slug))
+    if not isinstance(snapshot, dict) or "rev" not in snapshot:
+        snapshot = await database_sync_to_async(_snapshot)(slug)
+        if snapshot is None:
+            if len(_absent) > 10_000:
+                _absent.clear()
+            _absent[slug] = time.monotonic() + NEGATIVE_TTL
+            return None
+        await store.aset_json(
+            cache_key(slug),
+            snapshot,
+            ttl=mcp_settings.AUTH_TENANT_CACHE_TTL,
+            groups=groups_for(snapshot["tenant"]["id"], [p["id"] for p in snapshot["providers"]]),
+        )
+    known = _built.get(slug)
+    if known is not None and known.rev == snapshot["rev"]:
+        return known
+    config = _build(snapshot)
+    _built[slug] = config
+    return config

@@ -1,0 +1,33 @@
+"""RFC 9728 protected-resource metadata for each tenant's MCP endpoint."""
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from tenants.auth.challenges import supported_scopes
+from tenants.models import Tenant
+
+
+@require_GET
+def protected_resource_metadata(request: HttpRequest, slug: str) -> JsonResponse:
+    tenant = Tenant.objects.filter(slug=slug, status=Tenant.Status.ACTIVE).first()
+    if tenant is None:  # unknown and suspended look the same
+        return JsonResponse({"error": "not_found"}, status=404)
+    issuers = list(
+        tenant.identity_providers.filter(enabled=True)
+        .order_by("pk")
+        .values_list("issuer", flat=True)
+        .distinct()
+    )
+    response = JsonResponse(
+        {
+            "resource": tenant.resource_identifier,
+            "authorization_servers": issuers,
+            "scopes_supported": supported_scopes(tenant),
+            "bearer_methods_supported": ["header"],
+            "resource_name": tenant.name,
+        }
+    )
+    # Public metadata, read by browser-based clients too.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=300"
+    return response

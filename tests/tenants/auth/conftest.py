@@ -1,0 +1,171 @@
+"""Fixtures for authentication tests: a real Redis behind the shared store, a loopback
+identity provider, and an ASGI client that drives the real middleware stack."""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+from channels.routing import URLRouter
+from django.core.cache import caches
+from django.test import override_settings
+from django.urls import re_path
+from django_redis import get_redis_connection
+
+from sessions_store import store as store_module
+from sessions_store.cache_config import store_cache
+from tenants import services
+from tenants.auth import apikeys, auditing, background, jwks, tenantcache
+from tenants.auth.middleware import McpAuthMiddlewareStack
+from tenants.models import IdentityProvider, Tenant
+from tests.tenants.auth.idp import LoopbackIdP, SigningKey, new_key
+
+
+async def echo_principal(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The inner app: answers 200 with what the middleware put in the scope."""
+    principal = scope["principal"]
+    body = json.dumps(
+        {
+            "tenant": scope["tenant"].slug,
+            "tenant_id": principal.tenant_id,
+            "subject": principal.subject,
+            "method": str(principal.auth_method),
+            "scopes": sorted(principal.scopes),
+            "email": principal.email,
+            "credential_id": principal.credential_id,
+        }
+    ).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+application = URLRouter(
+    [re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(echo_principal))]  # type: ignore[arg-type]
+)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def challenge(self) -> str | None:
+        return self.headers.get("www-authenticate")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def acall(
+    path: str,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+    client: str = "127.0.0.1",
+) -> Response:
+    raw_path, _, query = path.partition("?")
+    all_headers = {"host": "testserver", **(headers or {})}
+    if token is not None:
+        all_headers["authorization"] = f"Bearer {token}"
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": raw_path,
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
+        "client": (client, 50000),
+        "server": ("testserver", 80),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"{}"})
+    start = await communicator.receive_output(5)
+    body = await communicator.receive_output(5)
+    await communicator.wait(5)
+    await background.drain()
+    return Response(
+        status=start["status"],
+        headers={k.decode(): v.decode() for k, v in start.get("headers", [])},
+        body=body.get("body", b""),
+    )
+
+
+@pytest.fixture
+def call() -> Callable[..., Response]:
+    return async_to_sync(acall)
+
+
+def redis_caches(url: str) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "KEY_PREFIX": "mcp",
+        },
+        "store": store_cache(url),
+    }
+
+
+def wait_until_live(store: Any, timeout: float = 3.0) -> None:
+    """The store serves its process tier only once its revocation listener is subscribed."""
+    deadline = time.monotonic() + timeout
+    while not store.backend.process_cache_allowed():
+        if time.monotonic() > deadline:
+            raise AssertionError("the store's revocation listener did not subscribe")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def shared_store(redis_url: str) -> Iterator[Any]:
+    """The real two-tier store on the test Redis, emptied before and after."""
+    with override_settings(CACHES=redis_caches(redis_url)):
+        get_redis_connection("store").flushdb()
+        store_module.reset_store()
+        store = store_module.get_store()
+        wait_until_live(store)
+        yield store
+        store_module.reset_store()
+        get_redis_connection("store").flushdb()
+        caches["default"].close()
+
+
+@pytest.fixture(autouse=True)
+def _forget_process_state() -> Iterator[None]:
+    for forget in (jwks.forget_local, tenantcache.forget_local, auditing.reset, apikeys.reset):
+        forget()
+    yield
+    for forget in (jwks.forget_local, tenantcache.forget_local, auditing.reset, apikeys.reset):
+        forget()
+    jwks.stats.update(fetches=0, discoveries=0)
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict[str, SigningKey]:
+    return {"RS256": new_key("RS256", "rsa-1"), "ES256": new_key("ES256", "ec-1")}
+
+
+@pytest.fixture
+def idp(signing_keys: dict[str, SigningKey]) -> Iterator[LoopbackIdP]:
+    server = LoopbackIdP(keys=list(signing_keys.values())).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_provider(actor: Any) -> Callable[..., IdentityProvider]:
+    def make(tenant: Tenant, idp: LoopbackIdP, **kwargs: Any) -> IdentityProvider:
+        kwargs.setdefault("jwks_uri", idp.jwks_uri)
+        return services.identity_provider_create(
+            tenant=tenant, issuer=idp.issuer, actor=actor, **kwargs
+        )
+
+    return make
