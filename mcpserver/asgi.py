@@ -25,20 +25,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402
-
-try:
-    from tenants.auth.middleware import McpAuthMiddlewareStack
-except ImportError:  # authentication not installed in this checkout yet: API keys only
-    from mcpserver.protocol.standin_auth import (
-        StandInAuthMiddlewareStack as McpAuthMiddlewareStack,
-    )
+from tenants.auth.middleware import McpAuthMiddlewareStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
                 re_path(
-                    r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(McpConsumer.as_asgi())
+                    r"^mcp/(?P<slug>[a-z0-9-]+)$",
+                    McpAuthMiddlewareStack(McpConsumer.as_asgi()),  # type: ignore[arg-type]
                 ),
                 re_path(r"", django_application),  # type: ignore[arg-type]
             ]

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from channels.layers import get_channel_layer
 
@@ -38,6 +38,7 @@ from mcpserver.protocol.versions import (
     MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
 )
+from tenants.auth.challenges import insufficient_scope_headers
 from tenants.principal import Principal
 from tools.events import tenant_group
 
@@ -89,13 +90,7 @@ class Request:
 def _challenge(request: Request, exc: BaseException) -> list[tuple[bytes, bytes]]:
     if not isinstance(exc, InsufficientScope):
         return []
-    try:
-        from tenants.auth.challenges import insufficient_scope_headers
-    except ImportError:
-        scope = " ".join(sorted(exc.scopes))
-        value = f'Bearer error="insufficient_scope", scope="{scope}"'
-        return [(b"www-authenticate", value.encode())]
-    return cast(list[tuple[bytes, bytes]], insufficient_scope_headers(request.tenant, exc.scopes))
+    return list(insufficient_scope_headers(request.tenant, exc.scopes))
 
 
 def is_modern_request(request: Request, message: Message) -> bool:

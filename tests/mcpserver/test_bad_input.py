@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from mcpserver.conf import mcp_settings
@@ -50,7 +51,7 @@ def test_wrong_content_type_is_415(endpoint: Endpoint, content_type: str) -> Non
 
 
 def test_oversized_body_is_413_without_reading_it(endpoint: Endpoint) -> None:
-    with override_settings(MCP_SERVER={"MAX_REQUEST_BYTES": 1000}):
+    with override_settings(MCP_SERVER={**settings.MCP_SERVER, "MAX_REQUEST_BYTES": 1000}):
         assert mcp_settings.MAX_REQUEST_BYTES == 1000
         big = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": "' + b"a" * 5000
         headers = endpoint.base_headers(**{"content-length": str(len(big) + 2)})

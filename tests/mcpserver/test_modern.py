@@ -1,6 +1,7 @@
 """The 2026-07-28 (stateless) era over HTTP."""
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from mcpserver.protocol.versions import META_SERVER_INFO, SUPPORTED_VERSIONS
@@ -35,7 +36,7 @@ def test_tools_list_is_deterministic_and_cacheable(endpoint: Endpoint) -> None:
 
 def test_tools_list_pages_with_opaque_cursors(endpoint: Endpoint) -> None:
     all_names = [t["name"] for t in endpoint.modern("tools/list").json()["result"]["tools"]]
-    with override_settings(MCP_SERVER={"PAGE_SIZE": 5}):
+    with override_settings(MCP_SERVER={**settings.MCP_SERVER, "PAGE_SIZE": 5}):
         seen: list[str] = []
         params: dict = {}
         while True:
@@ -132,7 +133,11 @@ def test_no_log_messages_without_a_log_level(endpoint: Endpoint) -> None:
     loud = endpoint.modern("tools/call", {"name": "test_tool_with_logging"}, log_level="info")
     assert loud.headers["content-type"] == "text/event-stream"
     logs = [e for e in loud.events() if e.get("method") == "notifications/message"]
-    assert [e["params"]["data"] for e in logs][0] == "Tool execution started"
+    assert [e["params"]["data"] for e in logs] == [
+        "Tool execution started",
+        "Tool processing data",
+        "Tool execution completed",
+    ]
     assert loud.message()["result"]["content"][0]["text"].startswith("Tool with logging")
 
 
@@ -155,6 +160,7 @@ def test_resource_template_and_prompt(endpoint: Endpoint) -> None:
     read = endpoint.modern("resources/read", {"uri": "test://template/42/data"}).json()
     assert '"id": "42"' in read["result"]["contents"][0]["text"]
     prompt = endpoint.modern(
-        "prompts/get", {"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}}
+        "prompts/get",
+        {"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}},
     ).json()["result"]
     assert prompt["messages"][0]["content"]["text"] == "Prompt with arguments: arg1='a', arg2='b'"

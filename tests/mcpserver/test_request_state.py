@@ -6,7 +6,7 @@ from tests.mcpserver.conftest import Endpoint
 
 pytestmark = pytest.mark.django_db
 
-CAPS = {"elicitation": {}, "sampling": {}, "roots": {}}
+CAPS: dict[str, dict] = {"elicitation": {}, "sampling": {}, "roots": {}}
 ACCEPT = {"action": "accept", "content": {"ok": True}}
 
 
