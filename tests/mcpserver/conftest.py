@@ -55,21 +55,28 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float = 3,
 ) -> Response:
-    async def run() -> Response:
-        raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-        communicator = HttpCommunicator(_application(), method, path, body, raw_headers)
-        try:
-            response = await communicator.get_response(timeout=timeout)
-        finally:
-            await communicator.send_input({"type": "http.disconnect"})
-            await communicator.wait(timeout=timeout)
-        return Response(
-            status=response["status"],
-            headers={k.decode().lower(): v.decode() for k, v in response["headers"]},
-            body=response["body"],
-        )
+    return async_to_sync(arequest)(method, path, body, headers, timeout)
 
-    return async_to_sync(run)()
+
+async def arequest(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float = 3,  # noqa: ASYNC109 (handed to the communicator)
+) -> Response:
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    communicator = HttpCommunicator(_application(), method, path, body, raw_headers)
+    try:
+        response = await communicator.get_response(timeout=timeout)
+    finally:
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=timeout)
+    return Response(
+        status=response["status"],
+        headers={k.decode().lower(): v.decode() for k, v in response["headers"]},
+        body=response["body"],
+    )
 
 
 @dataclass

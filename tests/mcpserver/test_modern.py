@@ -164,3 +164,54 @@ def test_resource_template_and_prompt(endpoint: Endpoint) -> None:
         {"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}},
     ).json()["result"]
     assert prompt["messages"][0]["content"]["text"] == "Prompt with arguments: arg1='a', arg2='b'"
+
+
+def test_listen_stream_acknowledges_then_relays_requested_changes(endpoint: Endpoint) -> None:
+    import json
+
+    from asgiref.sync import async_to_sync
+    from channels.testing import HttpCommunicator
+
+    from tests.mcpserver.conftest import _application, arequest
+
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    listen = {
+        "jsonrpc": "2.0",
+        "id": "sub-1",
+        "method": "subscriptions/listen",
+        "params": {"_meta": meta, "notifications": {"toolsListChanged": True}},
+    }
+    headers = endpoint.base_headers(
+        **{"mcp-protocol-version": MODERN, "mcp-method": "subscriptions/listen"}
+    )
+
+    async def scenario() -> list[dict]:
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        body = json.dumps(listen).encode()
+        stream = HttpCommunicator(_application(), "POST", endpoint.path, body, raw)
+        await stream.send_input({"type": "http.request", "body": body})
+        assert (await stream.receive_output(3))["status"] == 200
+        frames = [(await stream.receive_output(3))["body"]]
+        for trigger in ("test_trigger_prompt_change", "test_trigger_tool_change"):
+            call = {
+                "jsonrpc": "2.0",
+                "id": trigger,
+                "method": "tools/call",
+                "params": {"name": trigger, "_meta": meta},
+            }
+            call_headers = {**headers, "mcp-method": "tools/call", "mcp-name": trigger}
+            done = await arequest("POST", endpoint.path, json.dumps(call).encode(), call_headers)
+            assert done.status == 200
+        frames.append((await stream.receive_output(3))["body"])
+        await stream.send_input({"type": "http.disconnect"})
+        await stream.wait(3)
+        return [json.loads(f.decode().split("data: ", 1)[1]) for f in frames]
+
+    ack, change = async_to_sync(scenario)()
+    assert ack["method"] == "notifications/subscriptions/acknowledged"
+    assert ack["params"]["notifications"] == {"toolsListChanged": True}
+    assert change["method"] == "notifications/tools/list_changed"
+    assert change["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub-1"
