@@ -316,6 +316,7 @@ async def _post_legacy(request: Request, message: Message) -> None:
     if not dispatcher.knows(message.method, modern=False):
         raise MethodNotFound(f"Method not found: {message.method}")
     before = dict(session)
+    sessions.touch(session)
     stream = sessions.new_stream_id(session_id)
     reply = Reply(
         request.send,

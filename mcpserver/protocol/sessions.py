@@ -60,6 +60,13 @@ async def load(tenant_id: int, session_id: str, principal: Principal) -> dict[st
     return session
 
 
+def touch(session: dict[str, Any]) -> None:
+    """Mark a session in use; it is written back (extending its life) at most every TTL/4."""
+    now = int(time.time())
+    if now - int(session.get("touched", session.get("created", 0))) > mcp_settings.SESSION_TTL / 4:
+        session["touched"] = now
+
+
 async def save(tenant_id: int, session_id: str, session: dict[str, Any]) -> None:
     await get_shared_store().aset_json(
         _key(tenant_id, session_id), session, ttl=float(mcp_settings.SESSION_TTL)
