@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -185,16 +185,27 @@ def _notifier(reply: Reply) -> Any:
     return notify
 
 
-async def _run(call: dispatcher.Call, reply: Reply, *, legacy: bool, request: Request) -> None:
+async def _run(
+    call: dispatcher.Call,
+    reply: Reply,
+    *,
+    legacy: bool,
+    request: Request,
+    before_answer: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Dispatch and answer; ``before_answer`` runs first (the client may leave once answered)."""
+    answer: dict[str, Any]
+    status, headers = 200, []
     try:
-        result = await dispatcher.dispatch(call)
+        answer = result_message(call.message.id, await dispatcher.dispatch(call))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
         error, status = translate(exc, legacy=legacy)
-        await reply.finish(error_message(call.message.id, error), status, _challenge(request, exc))
-        return
-    await reply.finish(result_message(call.message.id, result))
+        answer, headers = error_message(call.message.id, error), _challenge(request, exc)
+    if before_answer is not None:
+        await before_answer()
+    await reply.finish(answer, status, headers)
 
 
 async def _listen(request: Request, message: Message) -> None:
@@ -332,9 +343,12 @@ async def _post_legacy(request: Request, message: Message) -> None:
         notify=_notifier(reply),
         ask=sessions.asker(request.tenant_id, session_id, reply),
     )
-    await _run(call, reply, legacy=True, request=request)
-    if session != before:
-        await sessions.save(request.tenant_id, session_id, session)
+
+    async def save_changes() -> None:
+        if session != before:
+            await sessions.save(request.tenant_id, session_id, session)
+
+    await _run(call, reply, legacy=True, request=request, before_answer=save_changes)
 
 
 async def _initialize(request: Request, message: Message) -> None:

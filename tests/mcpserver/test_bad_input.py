@@ -9,7 +9,8 @@ from django.test import override_settings
 from mcpserver.conf import mcp_settings
 from tests.mcpserver.conftest import MODERN, Endpoint, request
 
-pytestmark = pytest.mark.django_db
+# Requests go through database_sync_to_async, which must not run inside a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ERA_HEADERS = {
     "modern": {"mcp-protocol-version": MODERN, "mcp-method": "tools/list"},

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from tests.mcpserver.conftest import MODERN, Endpoint, request
 
-pytestmark = pytest.mark.django_db
+# Requests go through database_sync_to_async, which must not run inside a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -9,7 +9,8 @@ from channels.testing import HttpCommunicator
 
 from tests.mcpserver.conftest import LEGACY, Endpoint, _application, request
 
-pytestmark = pytest.mark.django_db
+# Requests go through database_sync_to_async, which must not run inside a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_initialize_issues_a_visible_ascii_session_id(endpoint: Endpoint) -> None:

@@ -7,7 +7,8 @@ from django.test import override_settings
 from mcpserver.protocol.versions import META_SERVER_INFO, SUPPORTED_VERSIONS
 from tests.mcpserver.conftest import MODERN, Endpoint, request
 
-pytestmark = pytest.mark.django_db
+# Requests go through database_sync_to_async, which must not run inside a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_discover_lists_versions_capabilities_and_server_info(endpoint: Endpoint) -> None:

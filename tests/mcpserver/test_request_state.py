@@ -4,7 +4,8 @@ import pytest
 
 from tests.mcpserver.conftest import Endpoint
 
-pytestmark = pytest.mark.django_db
+# Requests go through database_sync_to_async, which must not run inside a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CAPS: dict[str, dict] = {"elicitation": {}, "sampling": {}, "roots": {}}
 ACCEPT = {"action": "accept", "content": {"ok": True}}
