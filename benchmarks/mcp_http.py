@@ -45,6 +45,13 @@ class Target:
     runs: list[dict[str, float]] = field(default_factory=list)
 
 
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SystemExit(f"{name} is needed (Debian: apt-get install {name})")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -86,7 +93,15 @@ def _ms(value: str) -> float:
 
 
 def run_wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
-    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    command = [
+        _tool("taskset"),
+        "-c",
+        "1",
+        _tool("wrk"),
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+    ]
     command += ["--latency", "-s", str(script), url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -127,8 +142,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} is needed (Debian: apt-get install {tool})")
+        _tool(tool)
     work = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
     env = {
         **os.environ,
@@ -140,12 +154,13 @@ def main() -> None:
         "REDIS_URL": "",
     }
     processes: list[subprocess.Popen[bytes]] = []
-    if shutil.which("redis-server"):
+    redis_server = shutil.which("redis-server")
+    if redis_server:
         # The production shape: shared store, caches and Channels layer on Redis.
         sock = work / "redis.sock"
         processes.append(
             subprocess.Popen(  # noqa: S603
-                ["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", ""],
+                [redis_server, "--port", "0", "--unixsocket", str(sock), "--save", ""],
                 stdout=subprocess.DEVNULL,
                 cwd=work,
             )
@@ -160,9 +175,9 @@ def main() -> None:
     targets = [
         Target("daphne  bare ASGI app", DAPHNE, "/", authorized=False),
         Target("daphne  this server", DAPHNE, "/mcp/bench", authorized=True),
-        Target("uvicorn bare ASGI app", UVICORN + ["--lifespan", "off"], "/", authorized=False),
-        Target("uvicorn this server", UVICORN + ["--lifespan", "off"], "/mcp/bench", True),
-        Target("uvicorn official SDK", UVICORN + ["--lifespan", "on"], "/mcp", authorized=False),
+        Target("uvicorn bare ASGI app", [*UVICORN, "--lifespan", "off"], "/", authorized=False),
+        Target("uvicorn this server", [*UVICORN, "--lifespan", "off"], "/mcp/bench", True),
+        Target("uvicorn official SDK", [*UVICORN, "--lifespan", "on"], "/mcp", authorized=False),
     ]
     apps = [
         "benchmarks.apps:bare",
@@ -179,7 +194,7 @@ def main() -> None:
             else:
                 bind = ["--host", "127.0.0.1", "--port", str(target.port), app]
             process = subprocess.Popen(  # noqa: S603
-                ["taskset", "-c", "0", *target.command, *bind],
+                [_tool("taskset"), "-c", "0", *target.command, *bind],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
