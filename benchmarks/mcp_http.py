@@ -127,12 +127,12 @@ def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"a server exited early: {process.args}")
+            raise SystemExit(f"a server exited early: {process.args!r}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise SystemExit(f"a server did not start: {process.args}")
+    raise SystemExit(f"a server did not start: {process.args!r}")
 
 
 def main() -> None:
