@@ -1,12 +1,13 @@
 """The Channels consumer at ``/mcp/<slug>``: thin; the protocol lives in ``endpoint``.
 
-Two departures from ``AsyncHttpConsumer``'s defaults, both for streaming:
+Departures from ``AsyncHttpConsumer``'s defaults, for streaming and for the hot path:
 - the body is capped while it arrives (413 as soon as ``Content-Length`` or the bytes read
-  pass ``MCP_SERVER["MAX_REQUEST_BYTES"]``), so an oversized body is never read whole;
-- ``handle()`` runs as a task, so the consumer keeps listening: a client that closes its
-  stream (``http.disconnect``) cancels the request it was waiting for.
-The consumer asks for no channel of its own: streams that need the Channels layer open one.
-Nor does it close stale ORM connections per message (see ``dispatch``).
+  pass ``MCP_SERVER["MAX_REQUEST_BYTES"]``), and the rest is never read;
+- a response that stays open (SSE) starts a watcher on the client's messages, so a client
+  that closes its stream (``http.disconnect``) cancels the request it was waiting for;
+- no channel of its own (streams that need the Channels layer open one), no ORM connection
+  sweep per message (nothing here uses the ORM outside ``database_sync_to_async``, which
+  sweeps itself), and the consumer returns as soon as its answer is sent.
 """
 
 from __future__ import annotations
@@ -37,71 +38,84 @@ class McpConsumer(AsyncHttpConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._size = 0
-        self._refused = False
-        self._task: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._client_left = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # AsyncConsumer.__call__ looks up a channel layer and races the client's messages
-        # against it with fresh tasks per message; this endpoint has no channel of its own,
-        # so a plain receive loop does the same work for a fraction of the cost per request.
+        # AsyncConsumer.__call__ races the client's messages against a channel layer with
+        # fresh tasks per message; with no channel of our own a plain loop does the same.
         self.scope = scope
         self.base_send = send
         self.channel_layer = None
+        self._receive = receive
         try:
             while True:
-                await self.dispatch(await receive())
+                message = await receive()
+                if message["type"] == "http.request":
+                    await self.http_request(message)
+                elif message["type"] == "http.disconnect":
+                    return
         except StopConsumer:
             pass
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # AsyncConsumer.dispatch closes stale ORM connections (a thread hop) before every
-        # message; nothing here touches the ORM outside database_sync_to_async, which does
-        # that itself, so the hot path skips it.
-        kind = message.get("type")
-        if kind == "http.request":
-            await self.http_request(message)
-        elif kind == "http.disconnect":
-            await self.http_disconnect(message)
-
     async def http_request(self, message: dict[str, Any]) -> None:
-        if self._refused:
-            return
         if not self.body and self._size == 0:
             declared = dict(self.scope.get("headers") or ()).get(b"content-length", b"0")
             if declared.isdigit() and int(declared) > endpoint.max_body():
                 await self._refuse()
-                return
         chunk = message.get("body", b"")
         self._size += len(chunk)
         if self._size > endpoint.max_body():
             await self._refuse()
-            return
         self.body.append(chunk)
-        if not message.get("more_body"):
-            self._task = asyncio.ensure_future(self._handle_safely(b"".join(self.body)))
+        if message.get("more_body"):
+            return
+        try:
+            await self.handle(b"".join(self.body))
+        except asyncio.CancelledError:
+            if not self._client_left:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        except Exception:
+            logger.exception("MCP request failed")
+            await self._internal_error()
+        finally:
+            if self._watcher is not None:
+                self._watcher.cancel()
+        raise StopConsumer()
 
     async def _refuse(self) -> None:
-        self._refused = True
         error, status = translate(PayloadTooLarge())
         await self.send_response(
             status,
             dumps(error_message(None, error)),
             headers=[(b"content-type", b"application/json")],
         )
+        raise StopConsumer()
 
-    async def _handle_safely(self, body: bytes) -> None:
-        try:
-            await self.handle(body)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("MCP request failed")
-            with contextlib.suppress(Exception):
-                error, status = translate(RuntimeError())
-                await self.send_response(status, dumps(error_message(None, error)))
+    async def _internal_error(self) -> None:
+        error, status = translate(RuntimeError())
+        # If the response had already started there is nothing more to tell the client.
+        with contextlib.suppress(Exception):
+            await self.send_response(status, dumps(error_message(None, error)))
+
+    def watch_disconnect(self) -> None:
+        """For a response that stays open: the client leaving cancels this request."""
+        if self._watcher is None:
+            request_task = asyncio.current_task()
+            self._watcher = asyncio.ensure_future(self._watch(request_task))
+
+    async def _watch(self, request_task: asyncio.Task[Any] | None) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._client_left = True
+                if request_task is not None:
+                    request_task.cancel()
+                return
 
     async def handle(self, body: bytes) -> None:
-        request = endpoint.Request(self.scope, self.send)
+        request = endpoint.Request(self.scope, self.send, on_stream=self.watch_disconnect)
         method = self.scope.get("method", "")
         if method == "POST":
             await endpoint.post(request, body)
@@ -111,13 +125,3 @@ class McpConsumer(AsyncHttpConsumer):
             await endpoint.delete(request)
         else:
             await request.respond(405, None, [(b"allow", b"GET, POST, DELETE")])
-
-    async def disconnect(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def http_disconnect(self, message: dict[str, Any]) -> None:
-        await self.disconnect()
-        raise StopConsumer()

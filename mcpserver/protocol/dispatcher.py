@@ -70,14 +70,15 @@ class Call:
         return catalogue_for(self.toolsets)
 
     def context(self) -> ToolContext:
+        meta = self.meta
         if self.modern:
-            capabilities = self.meta.get(META_CAPABILITIES) or {}
-            level = self.meta.get(META_LOG_LEVEL)
+            capabilities = meta.get(META_CAPABILITIES) or {}
+            level = meta.get(META_LOG_LEVEL)
         else:
             session = self.session or {}
             capabilities = session.get("capabilities") or {}
             level = session.get("log_level")
-        token = self.meta.get("progressToken")
+        token = meta.get("progressToken")
         return ToolContext(
             principal=self.principal,
             modern=self.modern,

@@ -44,6 +44,17 @@ from tools.events import tenant_group
 
 logger = logging.getLogger("mcpserver.protocol")
 
+PROTOCOL_HEADERS = frozenset(
+    {
+        b"accept",
+        b"content-type",
+        b"mcp-protocol-version",
+        b"mcp-method",
+        b"mcp-name",
+        b"mcp-session-id",
+        b"last-event-id",
+    }
+)
 NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 LISTEN_FILTERS = {
     "toolsListChanged": "notifications/tools/list_changed",
@@ -55,12 +66,19 @@ LISTEN_FILTERS = {
 class Request:
     """What the endpoint needs from the ASGI scope."""
 
-    def __init__(self, scope: Mapping[str, Any], send: Send) -> None:
+    def __init__(
+        self, scope: Mapping[str, Any], send: Send, on_stream: Callable[[], None] | None = None
+    ) -> None:
         self.scope = scope
         self.send = send
-        self.headers: dict[str, str] = {}
-        for key, value in scope.get("headers") or ():
-            self.headers[key.decode("latin-1").lower()] = value.decode("latin-1")
+        # Called when a response turns into a stream that stays open (SSE).
+        self.on_stream = on_stream or (lambda: None)
+        # Only the headers the protocol reads, decoded once (ASGI names are lowercase).
+        self.headers: dict[str, str] = {
+            key.decode(): value.decode("latin-1")
+            for key, value in scope.get("headers") or ()
+            if key in PROTOCOL_HEADERS
+        }
         self.principal: Principal = scope["principal"]
         tenant = scope["tenant"]
         self.tenant_id: int = tenant.id
@@ -167,7 +185,9 @@ async def _post_modern(request: Request, message: Message) -> None:
     if message.method == "subscriptions/listen":
         await _listen(request, message)
         return
-    reply = Reply(request.send, accepts_sse=request.accepts("text/event-stream"))
+    reply = Reply(
+        request.send, accepts_sse=request.accepts("text/event-stream"), on_stream=request.on_stream
+    )
     call = dispatcher.Call(
         principal=request.principal,
         toolsets=request.toolsets,
@@ -243,6 +263,7 @@ async def _stream_events(
     headers: list[tuple[bytes, bytes]],
 ) -> None:
     """Hold an SSE stream open, relaying the tenant's announcements until the client leaves."""
+    request.on_stream()
     layer = get_channel_layer()
     channel = await layer.new_channel() if layer else None
     group = tenant_group(request.tenant_id)
@@ -333,6 +354,7 @@ async def _post_legacy(request: Request, message: Message) -> None:
         request.send,
         accepts_sse=request.accepts("text/event-stream"),
         log=sessions.stream_logger(request.tenant_id, stream),
+        on_stream=request.on_stream,
     )
     call = dispatcher.Call(
         principal=request.principal,

@@ -39,8 +39,10 @@ class Reply:
         accepts_sse: bool,
         extra_headers: list[tuple[bytes, bytes]] | None = None,
         log: Callable[[bytes], Awaitable[str | None]] | None = None,
+        on_stream: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
+        self._on_stream = on_stream
         self.accepts_sse = accepts_sse
         self._headers = extra_headers or []
         self._log = log
@@ -51,6 +53,8 @@ class Reply:
     async def start_stream(self) -> None:
         if not self.streaming:
             self.streaming = True
+            if self._on_stream is not None:
+                self._on_stream()
             await self._send(
                 {
                     "type": "http.response.start",
