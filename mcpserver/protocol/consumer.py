@@ -60,9 +60,11 @@ class McpConsumer(AsyncHttpConsumer):
 
     async def http_request(self, message: dict[str, Any]) -> None:
         if not self.body and self._size == 0:
-            declared = dict(self.scope.get("headers") or ()).get(b"content-length", b"0")
-            if declared.isdigit() and int(declared) > endpoint.max_body():
-                await self._refuse()
+            for name, value in self.scope.get("headers") or ():
+                if name == b"content-length":
+                    if value.isdigit() and int(value) > endpoint.max_body():
+                        await self._refuse()
+                    break
         chunk = message.get("body", b"")
         self._size += len(chunk)
         if self._size > endpoint.max_body():

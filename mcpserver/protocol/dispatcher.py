@@ -56,14 +56,10 @@ class Call:
     notify: Notify = _drop
     ask: Ask | None = None
 
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.message.params or {}
-
-    @property
-    def meta(self) -> Mapping[str, Any]:
+    def __post_init__(self) -> None:
+        self.params: dict[str, Any] = self.message.params or {}
         meta = self.params.get("_meta")
-        return meta if isinstance(meta, Mapping) else {}
+        self.meta: Mapping[str, Any] = meta if isinstance(meta, Mapping) else {}
 
     @property
     def catalogue(self) -> Catalogue:
@@ -105,6 +101,8 @@ def capabilities(*, modern: bool) -> dict[str, Any]:
 
 
 def _check_scopes(call: Call, required: frozenset[str]) -> None:
+    if not required:
+        return
     missing = call.principal.missing_scopes(required)
     if missing:
         raise InsufficientScope(frozenset(required))
@@ -168,6 +166,8 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 def validate_arguments(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> None:
     """The top-level checks every input schema here needs: required names and simple types."""
+    if not arguments and not schema.get("required"):
+        return
     for name in schema.get("required") or ():
         if name not in arguments:
             raise InvalidParams(f"Invalid params: missing required argument '{name}'")

@@ -22,7 +22,7 @@ class Message:
 
 def parse(body: bytes) -> Message:
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode())
     except (ValueError, UnicodeDecodeError):
         raise ParseError() from None
     return classify(data)
@@ -59,5 +59,8 @@ def error_message(ident: RequestId | None, error: dict[str, Any]) -> dict[str, A
     return {"jsonrpc": "2.0", "id": ident, "error": error}
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(message).encode()
