@@ -88,18 +88,12 @@ class Reply:
         status: int = 200,
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
-        async with self._lock:
-            if self.finished:
-                return
+        if self.finished:
+            return
+        if not self.streaming and not self._lock.locked():
+            # Nothing was pushed: a plain JSON answer. Marking it finished first makes any
+            # push that starts meanwhile give up instead of interleaving.
             self.finished = True
-            if self.streaming:
-                if message is None:
-                    await self._send(
-                        {"type": "http.response.body", "body": b"", "more_body": False}
-                    )
-                else:
-                    await self._event(dumps(message), more=False)
-                return
             body = b"" if message is None else dumps(message)
             await self._send(
                 {
@@ -109,3 +103,12 @@ class Reply:
                 }
             )
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        async with self._lock:
+            if self.finished:
+                return
+            self.finished = True
+            if message is None:
+                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await self._event(dumps(message), more=False)
