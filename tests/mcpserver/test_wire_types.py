@@ -14,7 +14,7 @@ from tests.mcpserver.conftest import Endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CAPS = {"elicitation": {}, "sampling": {}, "roots": {}}
+CAPS: dict[str, dict] = {"elicitation": {}, "sampling": {}, "roots": {}}
 CALLS: list[tuple[str, dict[str, Any], type]] = [
     ("tools/list", {}, wire.ListToolsResult),
     ("tools/call", {"name": "whoami", "arguments": {}}, wire.CallToolResult),
