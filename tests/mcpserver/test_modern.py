@@ -216,3 +216,51 @@ def test_listen_stream_acknowledges_then_relays_requested_changes(endpoint: Endp
     assert ack["params"]["notifications"] == {"toolsListChanged": True}
     assert change["method"] == "notifications/tools/list_changed"
     assert change["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub-1"
+
+
+def test_closing_the_stream_cancels_the_request(endpoint: Endpoint) -> None:
+    import asyncio
+    import json
+
+    from asgiref.sync import async_to_sync
+    from channels.testing import HttpCommunicator
+
+    from tests.mcpserver.conftest import _application
+
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "progressToken": "t",
+    }
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "test_tool_with_progress", "_meta": meta},
+    }
+    headers = endpoint.base_headers(
+        **{
+            "mcp-protocol-version": MODERN,
+            "mcp-method": "tools/call",
+            "mcp-name": "test_tool_with_progress",
+        }
+    )
+
+    async def scenario() -> list[dict]:
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        body = json.dumps(call).encode()
+        stream = HttpCommunicator(_application(), "POST", endpoint.path, body, raw)
+        await stream.send_input({"type": "http.request", "body": body})
+        assert (await stream.receive_output(3))["status"] == 200
+        first = await stream.receive_output(3)
+        await stream.send_input({"type": "http.disconnect"})
+        await stream.wait(3)  # the application returned: the tool did not run on
+        await asyncio.sleep(0.2)  # longer than the tool's remaining steps
+        later = []
+        while not stream.output_queue.empty():
+            later.append(stream.output_queue.get_nowait())
+        return [first, *later]
+
+    frames = async_to_sync(scenario)()
+    assert b"notifications/progress" in frames[0]["body"]
+    assert not any(b'"result"' in frame.get("body", b"") for frame in frames)
