@@ -355,6 +355,7 @@ async def _post_legacy(request: Request, message: Message) -> None:
         accepts_sse=request.accepts("text/event-stream"),
         log=sessions.stream_logger(request.tenant_id, stream),
         on_stream=request.on_stream,
+        prime=session.get("version") == LEGACY_VERSIONS[0],
     )
     call = dispatcher.Call(
         principal=request.principal,

@@ -100,7 +100,8 @@ async def replay(tenant_id: int, session_id: str, last_event_id: str) -> list[by
     if not stream.startswith(session_id + ".") or not after:
         return []
     events = await get_shared_store().alog_read(_events_key(tenant_id, stream), after=after)
-    return [event(data, event_id=f"{stream}/{eid}") for eid, data in events]
+    # Priming events carry no data: nothing to replay.
+    return [event(data, event_id=f"{stream}/{eid}") for eid, data in events if data]
 
 
 def asker(

@@ -40,9 +40,13 @@ class Reply:
         extra_headers: list[tuple[bytes, bytes]] | None = None,
         log: Callable[[bytes], Awaitable[str | None]] | None = None,
         on_stream: Callable[[], None] | None = None,
+        prime: bool = False,
     ) -> None:
         self._send = send
         self._on_stream = on_stream
+        # 2025-11-25 resumability: open the stream with an event id and no data, so a client
+        # that loses the stream before the first real event can still resume it.
+        self._prime = prime and log is not None
         self.accepts_sse = accepts_sse
         self._headers = extra_headers or []
         self._log = log
@@ -62,6 +66,15 @@ class Reply:
                     "headers": SSE_HEADERS + self._headers,
                 }
             )
+            if self._prime and self._log is not None:
+                event_id = await self._log(b"")
+                await self._send(
+                    {
+                        "type": "http.response.body",
+                        "body": f"id: {event_id}\ndata: \n\n".encode(),
+                        "more_body": True,
+                    }
+                )
 
     async def push(self, message: dict[str, Any]) -> bool:
         """Send a message ahead of the answer; False when this response cannot carry it."""

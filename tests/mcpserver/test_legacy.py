@@ -73,7 +73,10 @@ def test_stream_events_carry_ids_and_replay_after_last_event_id(endpoint: Endpoi
     endpoint.legacy(session, "logging/setLevel", {"level": "info"})
     response = endpoint.legacy(session, "tools/call", {"name": "test_tool_with_logging"})
     ids = [line[4:] for line in response.body.decode().splitlines() if line.startswith("id: ")]
-    assert len(ids) == 4 and len(set(ids)) == 4
+    # A priming event (id, no data), three log messages, the answer.
+    assert len(ids) == 5 and len(set(ids)) == 5
+    assert response.body.decode().startswith(f"id: {ids[0]}\ndata: \n\n")
+    ids = ids[1:]
     headers = endpoint.base_headers(**{"mcp-session-id": session, "last-event-id": ids[1]})
 
     async def replay() -> bytes:
@@ -113,6 +116,8 @@ def test_sampling_answer_arrives_on_a_separate_request(endpoint: Endpoint) -> No
         await stream.send_input({"type": "http.request", "body": json.dumps(call).encode()})
         start = await stream.receive_output(3)
         assert start["status"] == 200
+        priming = (await stream.receive_output(3))["body"].decode()
+        assert priming.startswith("id: ") and priming.endswith("data: \n\n")
         first = (await stream.receive_output(3))["body"].decode()
         asked = json.loads(first.split("data: ", 1)[1])
         assert asked["method"] == "sampling/createMessage"
