@@ -141,3 +141,32 @@ def test_sampling_answer_arrives_on_a_separate_request(endpoint: Endpoint) -> No
 
     result = async_to_sync(scenario)()
     assert result["result"]["content"][0]["text"] == "LLM response: Paris"
+
+
+def test_get_stream_carries_list_changed_notifications(endpoint: Endpoint) -> None:
+    from tests.mcpserver.conftest import arequest
+
+    session = endpoint.initialize()
+    headers = endpoint.base_headers(**{"mcp-session-id": session, "mcp-protocol-version": LEGACY})
+
+    async def scenario() -> dict:
+        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+        stream = HttpCommunicator(_application(), "GET", endpoint.path, b"", raw)
+        await stream.send_input({"type": "http.request", "body": b""})
+        start = await stream.receive_output(3)
+        assert start["status"] == 200
+        assert dict(start["headers"])[b"content-type"] == b"text/event-stream"
+        call = {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "test_trigger_tool_change"},
+        }
+        done = await arequest("POST", endpoint.path, json.dumps(call).encode(), headers)
+        assert done.status == 200
+        frame = (await stream.receive_output(3))["body"].decode()
+        await stream.send_input({"type": "http.disconnect"})
+        await stream.wait(3)
+        return json.loads(frame.split("data: ", 1)[1])
+
+    assert async_to_sync(scenario)()["method"] == "notifications/tools/list_changed"
