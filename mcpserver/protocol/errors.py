@@ -19,7 +19,8 @@ logger = logging.getLogger("mcpserver.protocol")
 
 class McpError(Exception):
     jsonrpc_code: int = -32603
-    http_status: int = 500
+    # A fault of ours is a JSON-RPC -32603 in the body of a 200: clients never see a 500.
+    http_status: int = 200
     default_message: str = "Internal error"
     # Transport errors keep their HTTP status in every era; protocol errors in the legacy era
     # travel in a 200 response, as the 2025 transports expect.
