@@ -1,5 +1,7 @@
 # make run  - set up and serve on the embedded default (SQLite, no Redis) at 127.0.0.1:8000
-# make test - set up everything the suite needs, then lint and test (SQLite and PostgreSQL)
+# make test - set up everything the suite needs, then lint and test (SQLite and PostgreSQL),
+#             then the official MCP conformance suite against a live server
+# make conformance / make bench - those two on their own
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +10,7 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint pytest check-python
+.PHONY: run test lint pytest conformance node-tools bench check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -31,8 +33,19 @@ run: $(VENV)/.base
 	echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)" && \
 	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) mcpserver.asgi:application
 
-test: $(VENV)/.dev
-	bin/with-test-services $(MAKE) --no-print-directory lint pytest
+test: $(VENV)/.dev node-tools
+	bin/with-test-services $(MAKE) --no-print-directory lint pytest conformance
+
+# Node 22, the conformance suite and the Inspector, pinned, into .tmp/node-tools (npm only).
+node-tools:
+	bin/install-node-tools
+
+# Runs once (not per database): it starts its own server on a throwaway SQLite file.
+conformance: $(VENV)/.dev node-tools
+	PY=$(PY) bin/run-conformance
+
+bench: $(VENV)/.dev
+	$(PY) -m benchmarks.mcp_http
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

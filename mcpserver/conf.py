@@ -29,6 +29,18 @@ DEFAULTS: dict[str, Any] = {
     # How many reverse proxies in front of the server append to X-Forwarded-For (0: none,
     # use the socket peer address).
     "TRUSTED_PROXY_COUNT": 0,
+    # MCP endpoint: largest request body accepted (bytes); bigger ones get 413 unread.
+    "MAX_REQUEST_BYTES": 1_048_576,
+    # Items per page in tools/list, resources/list, prompts/list ...
+    "PAGE_SIZE": 100,
+    # Legacy (2025-11-25) sessions and their resumable stream logs live this long unused.
+    "SESSION_TTL": 3600,
+    # A 2026-07-28 requestState is honoured for this many seconds after it was issued.
+    "REQUEST_STATE_TTL": 600,
+    # How long a server-to-client request (sampling, elicitation) waits for its answer.
+    "CLIENT_REQUEST_TIMEOUT": 120,
+    # ttlMs advertised on list and read results (2026-07-28 caching hints).
+    "CACHE_TTL_MS": 60_000,
     # The shared store (sessions_store): the process tier keeps at most this many opened values
     # per process, each for at most this many seconds (never past the entry's own expiry).
     "STORE_PROCESS_CACHE_SIZE": 10_000,

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.mcp_http`` (see its docstring)."""

@@ -1,0 +1,1 @@
+"""The MCP protocol over Streamable HTTP (and stdio): both eras, one dispatcher."""

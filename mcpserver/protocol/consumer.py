@@ -1,0 +1,129 @@
+"""The Channels consumer at ``/mcp/<slug>``: thin; the protocol lives in ``endpoint``.
+
+Departures from ``AsyncHttpConsumer``'s defaults, for streaming and for the hot path:
+- the body is capped while it arrives (413 as soon as ``Content-Length`` or the bytes read
+  pass ``MCP_SERVER["MAX_REQUEST_BYTES"]``), and the rest is never read;
+- a response that stays open (SSE) starts a watcher on the client's messages, so a client
+  that closes its stream (``http.disconnect``) cancels the request it was waiting for;
+- no channel of its own (streams that need the Channels layer open one), no ORM connection
+  sweep per message (nothing here uses the ORM outside ``database_sync_to_async``, which
+  sweeps itself), and the consumer returns as soon as its answer is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from channels.exceptions import StopConsumer
+from channels.generic.http import AsyncHttpConsumer
+
+from mcpserver.protocol import endpoint
+from mcpserver.protocol.errors import McpError, translate
+from mcpserver.protocol.jsonrpc import dumps, error_message
+
+logger = logging.getLogger("mcpserver.protocol")
+
+
+class PayloadTooLarge(McpError):
+    jsonrpc_code = -32600
+    http_status = 413
+    default_message = "Request body too large"
+    transport = True
+
+
+class McpConsumer(AsyncHttpConsumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._size = 0
+        self._watcher: asyncio.Task[None] | None = None
+        self._client_left = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # AsyncConsumer.__call__ races the client's messages against a channel layer with
+        # fresh tasks per message; with no channel of our own a plain loop does the same.
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = None
+        self._receive = receive
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.request":
+                    await self.http_request(message)
+                elif message["type"] == "http.disconnect":
+                    return
+        except StopConsumer:
+            pass
+
+    async def http_request(self, message: dict[str, Any]) -> None:
+        if not self.body and self._size == 0:
+            for name, value in self.scope.get("headers") or ():
+                if name == b"content-length":
+                    if value.isdigit() and int(value) > endpoint.max_body():
+                        await self._refuse()
+                    break
+        chunk = message.get("body", b"")
+        self._size += len(chunk)
+        if self._size > endpoint.max_body():
+            await self._refuse()
+        self.body.append(chunk)
+        if message.get("more_body"):
+            return
+        try:
+            await self.handle(b"".join(self.body))
+        except asyncio.CancelledError:
+            if not self._client_left:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        except Exception:
+            logger.exception("MCP request failed")
+            await self._internal_error()
+        finally:
+            if self._watcher is not None:
+                self._watcher.cancel()
+        raise StopConsumer()
+
+    async def _refuse(self) -> None:
+        error, status = translate(PayloadTooLarge())
+        await self.send_response(
+            status,
+            dumps(error_message(None, error)),
+            headers=[(b"content-type", b"application/json")],
+        )
+        raise StopConsumer()
+
+    async def _internal_error(self) -> None:
+        error, status = translate(RuntimeError())
+        # If the response had already started there is nothing more to tell the client.
+        with contextlib.suppress(Exception):
+            await self.send_response(status, dumps(error_message(None, error)))
+
+    def watch_disconnect(self) -> None:
+        """For a response that stays open: the client leaving cancels this request."""
+        if self._watcher is None:
+            request_task = asyncio.current_task()
+            self._watcher = asyncio.ensure_future(self._watch(request_task))
+
+    async def _watch(self, request_task: asyncio.Task[Any] | None) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._client_left = True
+                if request_task is not None:
+                    request_task.cancel()
+                return
+
+    async def handle(self, body: bytes) -> None:
+        request = endpoint.Request(self.scope, self.send, on_stream=self.watch_disconnect)
+        method = self.scope.get("method", "")
+        if method == "POST":
+            await endpoint.post(request, body)
+        elif method == "GET":
+            await endpoint.get(request)
+        elif method == "DELETE":
+            await endpoint.delete(request)
+        else:
+            await request.respond(405, None, [(b"allow", b"GET, POST, DELETE")])

@@ -1,0 +1,154 @@
+"""Legacy (2025-11-25 and older) sessions, stream logs and server-to-client requests.
+
+All of it lives in the shared store, so the next request of a session may land on any
+instance: the session (bound to the principal that created it), each stream's event log for
+``Last-Event-ID`` replay, and each pending server-to-client request (with the Channels layer
+channel its waiter listens on; the client's answer is relayed there from whichever instance
+receives it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from mcpserver.conf import mcp_settings
+from mcpserver.protocol.errors import ToolError
+from mcpserver.protocol.sse import Reply
+from mcpserver.protocol.state import get_shared_store
+from tenants.principal import Principal
+
+
+def _key(tenant_id: int, session_id: str) -> str:
+    return f"mcp:session:{tenant_id}:{session_id}"
+
+
+def _events_key(tenant_id: int, stream: str) -> str:
+    return f"mcp:events:{tenant_id}:{stream}"
+
+
+def _pending_key(tenant_id: int, session_id: str, request_id: Any) -> str:
+    return f"mcp:pending:{tenant_id}:{session_id}:{request_id}"
+
+
+def new_session(principal: Principal, version: str, capabilities: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "principal": principal.fingerprint,
+        "version": version,
+        "capabilities": capabilities,
+        "log_level": None,
+        "subscriptions": [],
+        "created": int(time.time()),
+    }
+
+
+async def load(tenant_id: int, session_id: str, principal: Principal) -> dict[str, Any] | None:
+    """The session, or None when unknown, ended, or created by another credential."""
+    if len(session_id) > 128:
+        return None
+    session = await get_shared_store().aget_json(_key(tenant_id, session_id))
+    if not isinstance(session, dict):
+        return None
+    if not hmac.compare_digest(str(session.get("principal", "")), principal.fingerprint):
+        return None
+    return session
+
+
+def touch(session: dict[str, Any]) -> None:
+    """Mark a session in use; it is written back (extending its life) at most every TTL/4."""
+    now = int(time.time())
+    if now - int(session.get("touched", session.get("created", 0))) > mcp_settings.SESSION_TTL / 4:
+        session["touched"] = now
+
+
+async def save(tenant_id: int, session_id: str, session: dict[str, Any]) -> None:
+    await get_shared_store().aset_json(
+        _key(tenant_id, session_id), session, ttl=float(mcp_settings.SESSION_TTL)
+    )
+
+
+async def end(tenant_id: int, session_id: str) -> None:
+    await get_shared_store().adelete(_key(tenant_id, session_id))
+
+
+def new_stream_id(session_id: str) -> str:
+    # Stream names carry the session so a Last-Event-ID can only replay its own session.
+    return f"{session_id}.{secrets.token_urlsafe(9)}"
+
+
+def stream_logger(tenant_id: int, stream: str) -> Callable[[bytes], Awaitable[str | None]]:
+    async def log(data: bytes) -> str | None:
+        event_id = await get_shared_store().alog_append(
+            _events_key(tenant_id, stream), data, ttl=float(mcp_settings.SESSION_TTL)
+        )
+        return f"{stream}/{event_id}"
+
+    return log
+
+
+async def replay(tenant_id: int, session_id: str, last_event_id: str) -> list[bytes]:
+    """Events of the broken stream after ``last_event_id``, framed for SSE."""
+    from mcpserver.protocol.sse import event
+
+    stream, _, after = last_event_id.rpartition("/")
+    if not stream.startswith(session_id + ".") or not after:
+        return []
+    events = await get_shared_store().alog_read(_events_key(tenant_id, stream), after=after)
+    # Priming events carry no data: nothing to replay.
+    return [event(data, event_id=f"{stream}/{eid}") for eid, data in events if data]
+
+
+def asker(
+    tenant_id: int, session_id: str, reply: Reply
+) -> Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """Send server-to-client requests on ``reply``'s stream and wait for their answers."""
+
+    async def ask(method: str, params: dict[str, Any]) -> dict[str, Any]:
+        layer = get_channel_layer()
+        if layer is None or not reply.accepts_sse:
+            raise ToolError("This request cannot ask the client: it does not accept a stream.")
+        timeout = float(mcp_settings.CLIENT_REQUEST_TIMEOUT)
+        channel = await layer.new_channel()
+        request_id = f"srv-{secrets.token_urlsafe(12)}"
+        store = get_shared_store()
+        key = _pending_key(tenant_id, session_id, request_id)
+        await store.aset_json(key, {"channel": channel}, ttl=timeout)
+        try:
+            await reply.push(
+                {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+            )
+            try:
+                answer = await asyncio.wait_for(layer.receive(channel), timeout=timeout)
+            except TimeoutError:
+                raise ToolError("The client did not answer in time.") from None
+        finally:
+            await store.adelete(key)
+        if "error" in answer:
+            raise ToolError("The client declined the request.")
+        result = answer.get("result")
+        return result if isinstance(result, dict) else {}
+
+    return ask
+
+
+async def deliver_answer(tenant_id: int, session_id: str, message: dict[str, Any]) -> None:
+    """Relay a client's answer to the instance waiting for it (unknown ids are dropped)."""
+    request_id = message.get("id")
+    if not isinstance(request_id, str) or len(request_id) > 64:
+        return
+    pending = await get_shared_store().aget_json(_pending_key(tenant_id, session_id, request_id))
+    layer = get_channel_layer()
+    if not isinstance(pending, dict) or layer is None:
+        return
+    relayed: dict[str, Any] = {"type": "mcp.answer"}
+    if "error" in message:
+        relayed["error"] = message["error"]
+    else:
+        relayed["result"] = message.get("result")
+    await layer.send(str(pending["channel"]), relayed)

@@ -1,0 +1,127 @@
+"""Server-sent events framing and the per-request response (JSON by default, SSE when needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mcpserver.protocol.jsonrpc import dumps
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def event(data: bytes, *, event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\n".encode() if event_id else b""
+    return head + b"event: message\ndata: " + data + b"\n\n"
+
+
+class Reply:
+    """One HTTP response for one JSON-RPC request.
+
+    It stays a plain JSON response unless something must be sent before the final answer (a
+    notification or a server-to-client request) and the client accepts event streams; then it
+    becomes an SSE stream that the final answer ends. ``log`` (legacy sessions) records each
+    event so a broken stream can be replayed with ``Last-Event-ID``.
+    """
+
+    def __init__(
+        self,
+        send: Send,
+        *,
+        accepts_sse: bool,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+        log: Callable[[bytes], Awaitable[str | None]] | None = None,
+        on_stream: Callable[[], None] | None = None,
+        prime: bool = False,
+    ) -> None:
+        self._send = send
+        self._on_stream = on_stream
+        # 2025-11-25 resumability: open the stream with an event id and no data, so a client
+        # that loses the stream before the first real event can still resume it.
+        self._prime = prime and log is not None
+        self.accepts_sse = accepts_sse
+        self._headers = extra_headers or []
+        self._log = log
+        self.streaming = False
+        self.finished = False
+        self._lock = asyncio.Lock()
+
+    async def start_stream(self) -> None:
+        if not self.streaming:
+            self.streaming = True
+            if self._on_stream is not None:
+                self._on_stream()
+            await self._send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": SSE_HEADERS + self._headers,
+                }
+            )
+            if self._prime and self._log is not None:
+                event_id = await self._log(b"")
+                await self._send(
+                    {
+                        "type": "http.response.body",
+                        "body": f"id: {event_id}\ndata: \n\n".encode(),
+                        "more_body": True,
+                    }
+                )
+
+    async def push(self, message: dict[str, Any]) -> bool:
+        """Send a message ahead of the answer; False when this response cannot carry it."""
+        if not self.accepts_sse or self.finished:
+            return False
+        async with self._lock:
+            await self.start_stream()
+            await self._event(dumps(message), more=True)
+        return True
+
+    async def _event(self, data: bytes, *, more: bool) -> None:
+        event_id = await self._log(data) if self._log else None
+        await self._send(
+            {
+                "type": "http.response.body",
+                "body": event(data, event_id=event_id),
+                "more_body": more,
+            }
+        )
+
+    async def finish(
+        self,
+        message: dict[str, Any] | None,
+        status: int = 200,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        if self.finished:
+            return
+        if not self.streaming and not self._lock.locked():
+            # Nothing was pushed: a plain JSON answer. Marking it finished first makes any
+            # push that starts meanwhile give up instead of interleaving.
+            self.finished = True
+            body = b"" if message is None else dumps(message)
+            await self._send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": (JSON_HEADERS if body else []) + self._headers + (headers or []),
+                }
+            )
+            await self._send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        async with self._lock:
+            if self.finished:
+                return
+            self.finished = True
+            if message is None:
+                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await self._event(dumps(message), more=False)

@@ -1,0 +1,231 @@
+"""Two server processes sharing only the database and Redis behave as one server.
+
+A legacy session started on instance A continues on B; a sampling request sent on A's stream
+is answered by a POST to B (relayed over the Channels layer); a modern requestState issued by
+A is honoured by B; a tool-list change made on B reaches a listen stream held open on A.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODERN = "2026-07-28"
+META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def two_instances(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "MCP_ENCRYPTION_KEYS": secrets.token_hex(32),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+    }
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance")
+    key = manage("create_api_key", "pair", "--name", "pair").strip().splitlines()[-1]
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(  # noqa: S603
+            [
+                *(sys.executable, "-m", "uvicorn", "--port", str(port), "--lifespan", "off"),
+                *("--log-level", "warning", "mcpserver.asgi:application"),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            deadline = time.monotonic() + 30
+            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+                if time.monotonic() > deadline:
+                    pytest.fail("an instance did not start")
+                time.sleep(0.1)
+        yield [f"http://127.0.0.1:{port}/mcp/pair" for port in ports], key
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+
+
+def _headers(key: str, **extra: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {key}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        **extra,
+    }
+
+
+async def _events(lines: AsyncIterator[str], count: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    async for line in lines:
+        if line.startswith("data: ") and line[6:].strip():
+            found.append(json.loads(line[6:]))
+            if len(found) == count:
+                break
+    return found
+
+
+def test_a_legacy_session_and_its_sampling_answer_cross_instances(
+    two_instances: tuple[list[str], str],
+) -> None:
+    (a, b), key = two_instances
+
+    async def main() -> dict[str, Any]:
+        async with httpx2.AsyncClient(timeout=10) as http:
+            init = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {"sampling": {}},
+                    "clientInfo": {"name": "pytest", "version": "1"},
+                },
+            }
+            started = await http.post(a, json=init, headers=_headers(key))
+            session = started.headers["mcp-session-id"]
+            legacy = _headers(
+                key, **{"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+            )
+            done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+            assert (await http.post(b, json=done, headers=legacy)).status_code == 202
+            call = {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "test_sampling", "arguments": {"prompt": "Capital?"}},
+            }
+            async with http.stream("POST", a, json=call, headers=legacy) as stream:
+                lines = stream.aiter_lines()
+                asked = (await _events(lines, 1))[0]
+                assert asked["method"] == "sampling/createMessage"
+                answer = {
+                    "jsonrpc": "2.0",
+                    "id": asked["id"],
+                    "result": {
+                        "role": "assistant",
+                        "content": {"type": "text", "text": "Paris"},
+                        "model": "m",
+                    },
+                }
+                assert (await http.post(b, json=answer, headers=legacy)).status_code == 202
+                return (await _events(lines, 1))[0]
+
+    final = anyio.run(main)
+    assert final["result"]["content"][0]["text"] == "LLM response: Paris"
+
+
+def test_request_state_from_one_instance_is_honoured_by_the_other(
+    two_instances: tuple[list[str], str],
+) -> None:
+    (a, b), key = two_instances
+    name = "test_input_required_result_request_state"
+    headers = _headers(
+        key, **{"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": name}
+    )
+    first = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": name, "_meta": META},
+    }
+    with httpx2.Client(timeout=10) as http:
+        state = http.post(a, json=first, headers=headers).json()["result"]["requestState"]
+        retry = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {
+                "name": name,
+                "_meta": META,
+                "requestState": state,
+                "inputResponses": {"confirm": {"action": "accept", "content": {"ok": True}}},
+            },
+        }
+        result = http.post(b, json=retry, headers=headers).json()["result"]
+    assert "state-ok" in result["content"][0]["text"]
+
+
+def test_a_change_on_one_instance_reaches_a_listener_on_the_other(
+    two_instances: tuple[list[str], str],
+) -> None:
+    (a, b), key = two_instances
+
+    async def main() -> list[dict[str, Any]]:
+        async with httpx2.AsyncClient(timeout=10) as http:
+            listen = {
+                "jsonrpc": "2.0",
+                "id": "s",
+                "method": "subscriptions/listen",
+                "params": {"_meta": META, "notifications": {"toolsListChanged": True}},
+            }
+            headers = _headers(
+                key, **{"MCP-Protocol-Version": MODERN, "Mcp-Method": "subscriptions/listen"}
+            )
+            async with http.stream("POST", a, json=listen, headers=headers) as stream:
+                lines = stream.aiter_lines()
+                ack = await _events(lines, 1)
+                trigger = {
+                    "jsonrpc": "2.0",
+                    "id": 3,
+                    "method": "tools/call",
+                    "params": {"name": "test_trigger_tool_change", "_meta": META},
+                }
+                call_headers = _headers(
+                    key,
+                    **{
+                        "MCP-Protocol-Version": MODERN,
+                        "Mcp-Method": "tools/call",
+                        "Mcp-Name": "test_trigger_tool_change",
+                    },
+                )
+                assert (await http.post(b, json=trigger, headers=call_headers)).status_code == 200
+                return ack + await _events(lines, 1)
+
+    ack, change = anyio.run(main)
+    assert ack["method"] == "notifications/subscriptions/acknowledged"
+    assert change["method"] == "notifications/tools/list_changed"

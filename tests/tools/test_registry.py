@@ -1,0 +1,83 @@
+"""One walk over the whole registry: every tool, resource and prompt is well described."""
+
+import inspect
+
+import pytest
+
+from mcpserver.conf import mcp_settings
+from tools.registry import TOOL_NAME_RE, Tool, all_toolsets, catalogue_for
+
+TOOLS = [(s.name, t) for s in all_toolsets().values() for t in s.tools]
+
+
+def test_every_configured_toolset_exists() -> None:
+    assert set(mcp_settings.TOOLSETS) <= set(all_toolsets())
+
+
+@pytest.mark.parametrize(("toolset", "tool"), TOOLS, ids=[f"{s}.{t.name}" for s, t in TOOLS])
+def test_tool_is_well_described(toolset: str, tool: Tool) -> None:
+    assert TOOL_NAME_RE.match(tool.name)
+    assert len(tool.description) >= 10
+    assert tool.description[0].isupper()
+    assert inspect.iscoroutinefunction(tool.handler)
+    schema = tool.describe()["inputSchema"]
+    assert schema["type"] == "object"
+    assert isinstance(schema.get("properties", {}), dict)
+    assert set(schema.get("required", [])) <= set(schema.get("properties", {}))
+    if tool.output_schema is not None:
+        assert tool.describe()["outputSchema"]["type"] == "object"
+    assert isinstance(tool.required_scopes, frozenset)
+    with pytest.raises(AttributeError):
+        tool.name = "changed"  # type: ignore[misc]
+
+
+def test_names_are_unique_within_each_set() -> None:
+    for toolset in all_toolsets().values():
+        for items, key in (
+            (toolset.tools, "name"),
+            (toolset.prompts, "name"),
+            (toolset.resources, "uri"),
+        ):
+            names = [getattr(item, key) for item in items]
+            assert len(names) == len(set(names)), toolset.name
+
+
+def test_resources_and_prompts_are_described() -> None:
+    for toolset in all_toolsets().values():
+        for resource in toolset.resources:
+            assert resource.describe()["uri"] == resource.uri
+            assert inspect.iscoroutinefunction(resource.handler)
+        for prompt in toolset.prompts:
+            assert prompt.description
+            assert inspect.iscoroutinefunction(prompt.handler)
+
+
+def test_catalogue_order_follows_the_tenant_list_and_skips_unknown_sets() -> None:
+    both = catalogue_for(("builtin", "conformance", "no-such-set"))
+    assert both.tools[0].name == "whoami"
+    assert catalogue_for(("conformance", "builtin")).tools[-1].name == "whoami"
+    assert catalogue_for(()).tools == ()
+
+
+def test_the_conformance_fixture_has_the_names_the_suite_expects() -> None:
+    catalogue = catalogue_for(("conformance",))
+    for name in (
+        "test_simple_text",
+        "test_image_content",
+        "test_audio_content",
+        "test_embedded_resource",
+        "test_multiple_content_types",
+        "test_tool_with_logging",
+        "test_tool_with_progress",
+        "test_error_handling",
+        "test_sampling",
+        "test_elicitation",
+        "json_schema_2020_12_tool",
+        "test_input_required_result_elicitation",
+    ):
+        assert name in catalogue.tools_by_name
+    assert {"test://static-text", "test://static-binary", "test://watched-resource"} <= set(
+        catalogue.resources_by_uri
+    )
+    assert catalogue.find_resource("test://template/123/data") is not None
+    assert "test_prompt_with_arguments" in catalogue.prompts_by_name

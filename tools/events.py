@@ -1,0 +1,22 @@
+"""Change announcements (list changed, resource updated) for every listener of a tenant.
+
+They travel on the Channels layer (channels_redis when REDIS_URL is set), so a change made on
+one instance reaches listen streams held open by any other.
+"""
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+
+def tenant_group(tenant_id: int) -> str:
+    return f"mcp-tenant-{tenant_id}"
+
+
+async def announce(tenant_id: int, method: str, params: dict[str, Any] | None = None) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    await layer.group_send(
+        tenant_group(tenant_id), {"type": "mcp.event", "method": method, "params": params or {}}
+    )

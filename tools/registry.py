@@ -1,0 +1,242 @@
+"""The declarative registry of tools, resources and prompts, one module per tool set.
+
+A tool set module builds a ``ToolSet`` (frozen dataclasses all the way down) and registers it
+with ``register``. A tenant's catalogue is the union of its enabled tool sets, built once per
+distinct list of set names and cached: nothing here touches the database.
+
+Handlers are coroutines. They receive a ``tools.context.ToolContext`` (who is asking, how to
+report progress or logs, how to ask the client for input) and the validated arguments, and
+return a result dict in the shape of the protocol's result type (``content``, ...). A handler
+that fails raises ``tools.errors.ToolError`` (the message is shown to the client) or anything
+else (logged; the client sees a generic message).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
+
+Handler = Callable[["ToolContext", Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def _frozen(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if value is None else MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str
+    handler: Handler
+    input_schema: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({"type": "object", "properties": {}})
+    )
+    output_schema: Mapping[str, Any] | None = None
+    title: str | None = None
+    annotations: Mapping[str, Any] | None = None
+    required_scopes: frozenset[str] = frozenset()
+    # Client capabilities the tool cannot run without (e.g. "sampling"); checked per request.
+    required_client_capabilities: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_schema", _frozen(self.input_schema))
+        object.__setattr__(self, "output_schema", _frozen(self.output_schema))
+        object.__setattr__(self, "annotations", _frozen(self.annotations))
+
+    def describe(self) -> dict[str, Any]:
+        """The wire form used in ``tools/list``."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.title:
+            out["title"] = self.title
+        out["description"] = self.description
+        out["inputSchema"] = _thaw(self.input_schema)
+        if self.output_schema is not None:
+            out["outputSchema"] = _thaw(self.output_schema)
+        if self.annotations:
+            out["annotations"] = _thaw(self.annotations)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    uri: str
+    name: str
+    handler: Callable[[ToolContext, str], Awaitable[list[dict[str, Any]]]]
+    title: str | None = None
+    description: str | None = None
+    mime_type: str | None = None
+    required_scopes: frozenset[str] = frozenset()
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"uri": self.uri, "name": self.name}
+        if self.title:
+            out["title"] = self.title
+        if self.description:
+            out["description"] = self.description
+        if self.mime_type:
+            out["mimeType"] = self.mime_type
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceTemplate:
+    uri_template: str
+    name: str
+    handler: Callable[[ToolContext, str, Mapping[str, str]], Awaitable[list[dict[str, Any]]]]
+    title: str | None = None
+    description: str | None = None
+    mime_type: str | None = None
+    required_scopes: frozenset[str] = frozenset()
+
+    def match(self, uri: str) -> dict[str, str] | None:
+        found = _template_regex(self.uri_template).fullmatch(uri)
+        return found.groupdict() if found else None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"uriTemplate": self.uri_template, "name": self.name}
+        if self.title:
+            out["title"] = self.title
+        if self.description:
+            out["description"] = self.description
+        if self.mime_type:
+            out["mimeType"] = self.mime_type
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PromptArgument:
+    name: str
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    name: str
+    description: str
+    handler: Callable[[ToolContext, Mapping[str, str]], Awaitable[dict[str, Any]]]
+    title: str | None = None
+    arguments: tuple[PromptArgument, ...] = ()
+    required_scopes: frozenset[str] = frozenset()
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.title:
+            out["title"] = self.title
+        out["description"] = self.description
+        if self.arguments:
+            out["arguments"] = [
+                {"name": a.name, "description": a.description, "required": a.required}
+                for a in self.arguments
+            ]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSet:
+    name: str
+    tools: tuple[Tool, ...] = ()
+    resources: tuple[Resource, ...] = ()
+    templates: tuple[ResourceTemplate, ...] = ()
+    prompts: tuple[Prompt, ...] = ()
+    instructions: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """What one tenant can see: tools, resources and prompts in a deterministic order."""
+
+    tools: tuple[Tool, ...]
+    resources: tuple[Resource, ...]
+    templates: tuple[ResourceTemplate, ...]
+    prompts: tuple[Prompt, ...]
+    instructions: str
+    tools_by_name: Mapping[str, Tool]
+    resources_by_uri: Mapping[str, Resource]
+    prompts_by_name: Mapping[str, Prompt]
+
+    def find_resource(self, uri: str) -> tuple[Resource | ResourceTemplate, dict[str, str]] | None:
+        resource = self.resources_by_uri.get(uri)
+        if resource is not None:
+            return resource, {}
+        for template in self.templates:
+            variables = template.match(uri)
+            if variables is not None:
+                return template, variables
+        return None
+
+
+_TOOLSETS: dict[str, ToolSet] = {}
+
+
+def register(toolset: ToolSet) -> ToolSet:
+    _TOOLSETS[toolset.name] = toolset
+    catalogue_for.cache_clear()
+    return toolset
+
+
+def all_toolsets() -> Mapping[str, ToolSet]:
+    _load_builtin_sets()
+    return MappingProxyType(_TOOLSETS)
+
+
+def _load_builtin_sets() -> None:
+    # Importing a tool set module registers it; done lazily so app loading stays cheap.
+    import tools.builtin
+    import tools.conformance  # noqa: F401
+
+
+@lru_cache(maxsize=256)
+def catalogue_for(names: tuple[str, ...]) -> Catalogue:
+    """The catalogue of the named tool sets, in the order given (unknown names skipped)."""
+    _load_builtin_sets()
+    sets = [_TOOLSETS[name] for name in names if name in _TOOLSETS]
+    tools = _unique((t for s in sets for t in s.tools), key=lambda t: t.name)
+    resources = _unique((r for s in sets for r in s.resources), key=lambda r: r.uri)
+    templates = _unique((t for s in sets for t in s.templates), key=lambda t: t.uri_template)
+    prompts = _unique((p for s in sets for p in s.prompts), key=lambda p: p.name)
+    return Catalogue(
+        tools=tools,
+        resources=resources,
+        templates=templates,
+        prompts=prompts,
+        instructions="\n\n".join(s.instructions for s in sets if s.instructions),
+        tools_by_name=MappingProxyType({t.name: t for t in tools}),
+        resources_by_uri=MappingProxyType({r.uri: r for r in resources}),
+        prompts_by_name=MappingProxyType({p.name: p for p in prompts}),
+    )
+
+
+def _unique(items: Iterable[Any], *, key: Callable[[Any], str]) -> tuple[Any, ...]:
+    seen: dict[str, Any] = {}
+    for item in items:
+        seen.setdefault(key(item), item)
+    return tuple(seen.values())
+
+
+@lru_cache(maxsize=64)
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = ""
+    for part in re.split(r"(\{[A-Za-z0-9_]+\})", template):
+        if part.startswith("{") and part.endswith("}"):
+            pattern += f"(?P<{part[1:-1]}>[^/]+)"
+        else:
+            pattern += re.escape(part)
+    return re.compile(pattern)
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    return value
