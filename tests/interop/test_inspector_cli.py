@@ -29,7 +29,7 @@ def inspector(node_tools: Path, live: LiveTenant, era: str, *args: str, home: Pa
         f"Authorization: Bearer {live.key}",
         *args,
     ]
-    done = subprocess.run(  # noqa: S603 (fixed command, loopback URL)
+    done = subprocess.run(
         command,
         capture_output=True,
         text=True,

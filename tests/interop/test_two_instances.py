@@ -50,7 +50,7 @@ def two_instances(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], s
     }
 
     def manage(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=env,
@@ -65,7 +65,7 @@ def two_instances(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], s
     key = manage("create_api_key", "pair", "--name", "pair").strip().splitlines()[-1]
     ports = [_free_port(), _free_port()]
     servers = [
-        subprocess.Popen(  # noqa: S603
+        subprocess.Popen(
             [
                 *(sys.executable, "-m", "uvicorn", "--port", str(port), "--lifespan", "off"),
                 *("--log-level", "warning", "mcpserver.asgi:application"),
