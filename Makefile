@@ -34,7 +34,7 @@ run: $(VENV)/.base
 	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) mcpserver.asgi:application
 
 test: $(VENV)/.dev node-tools
-	bin/with-test-services $(MAKE) --no-print-directory lint pytest conformance
+	bin/with-test-services $(MAKE) --no-print-directory lint conformance pytest
 
 # Node 22, the conformance suite and the Inspector, pinned, into .tmp/node-tools (npm only).
 node-tools:

@@ -1,6 +1,6 @@
 """Summarise a conformance suite report: scored scenarios passing, and which fail.
 
-python -m tests.interop.conformance_summary REPORT.txt
+python -m tests.interop.conformance_summary REPORT.txt  (exit 1 when any scored scenario fails)
 """
 
 import re
@@ -25,6 +25,8 @@ def main() -> None:
     if failing:
         line += " (" + ", ".join(failing) + ")"
     print(line)
+    # Exit status: a failing scored scenario, or a report with none scored, fails the run.
+    sys.exit(1 if failing or not scored else 0)
 
 
 if __name__ == "__main__":
