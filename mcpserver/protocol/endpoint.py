@@ -15,6 +15,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from mcpserver.conf import mcp_settings
+from mcpserver.context import client_ip
 from mcpserver.protocol import dispatcher, sessions
 from mcpserver.protocol.errors import (
     HeaderMismatch,
@@ -38,6 +39,7 @@ from mcpserver.protocol.versions import (
     MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
 )
+from tenants.auth import auditing, background
 from tenants.auth.challenges import insufficient_scope_headers
 from tenants.principal import Principal
 from tools.events import tenant_group
@@ -102,12 +104,30 @@ class Request:
 
     async def respond_error(self, exc: BaseException, ident: Any = None, *, legacy: bool) -> None:
         error, status = translate(exc, legacy=legacy)
-        await self.respond(status, error_message(ident, error), _challenge(self, exc))
+        await self.respond(status, error_message(ident, error), await _challenge(self, exc))
 
 
-def _challenge(request: Request, exc: BaseException) -> list[tuple[bytes, bytes]]:
+async def _challenge(request: Request, exc: BaseException) -> list[tuple[bytes, bytes]]:
     if not isinstance(exc, InsufficientScope):
         return []
+    # Audited here, where the refusal becomes a 403, for every method that checks scopes;
+    # waited for, so the record exists by the time the client reads the answer.
+    peer = (request.scope.get("client") or (None, None))[0]
+    forwarded = next(
+        (
+            v.decode("latin-1")
+            for k, v in request.scope.get("headers") or ()
+            if k == b"x-forwarded-for"
+        ),
+        None,
+    )
+    auditing.scope_refused(
+        tenant=request.tenant,
+        principal=request.principal,
+        needed=exc.scopes,
+        client_ip=client_ip(peer=peer, forwarded_for=forwarded),
+    )
+    await background.drain()
     return list(insufficient_scope_headers(request.tenant, exc.scopes))
 
 
@@ -222,7 +242,7 @@ async def _run(
         raise
     except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
         error, status = translate(exc, legacy=legacy)
-        answer, headers = error_message(call.message.id, error), _challenge(request, exc)
+        answer, headers = error_message(call.message.id, error), await _challenge(request, exc)
     if before_answer is not None:
         await before_answer()
     await reply.finish(answer, status, headers)

@@ -1,5 +1,6 @@
 """A tool's required scopes: refused with 403 insufficient_scope naming them, in both eras."""
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -7,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from tenants.models import AuditLog
 from tests.mcpserver.conftest import Endpoint
 from tools.registry import _TOOLSETS, Tool, ToolSet, catalogue_for, register
 
@@ -58,6 +60,18 @@ def test_missing_scopes_are_403_with_a_challenge(scoped_endpoint: Any) -> None:
     legacy = endpoint.legacy(session, "tools/call", {"name": "read_secret"})
     assert legacy.status == 403
     assert 'error="insufficient_scope"' in legacy.headers["www-authenticate"]
+    refusals = _audited_refusals(expected=2)
+    assert [r.details["missing"] for r in refusals] == [["audit:write"], ["audit:write"]]
+
+
+def _audited_refusals(*, expected: int) -> list[AuditLog]:
+    """Refusals are audited off the request path: wait (bounded) for the rows to appear."""
+    deadline = time.monotonic() + 5
+    while True:
+        rows = list(AuditLog.objects.filter(action="auth.insufficient_scope").order_by("id"))
+        if len(rows) >= expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
 
 
 def test_all_scopes_present_runs_the_tool(scoped_endpoint: Any) -> None:
