@@ -17,6 +17,7 @@ from django.http.request import split_domain_port, validate_host
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
+from mcpserver.context import request_id_from_header, request_id_var
 from tenants.auth import auditing, tenantcache
 from tenants.auth.authenticator import authenticate
 from tenants.auth.challenges import insufficient_scope_headers, unauthorized_headers
@@ -119,6 +120,17 @@ def _with_cors(send: Send, origin: str) -> Send:
     return send_with_cors
 
 
+def _with_request_id(send: Send, request_id: str) -> Send:
+    header = (b"x-request-id", request_id.encode("ascii"))
+
+    async def send_with_request_id(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return send_with_request_id
+
+
 async def _preflight(send: Send) -> None:
     await send(
         {
@@ -142,6 +154,15 @@ class McpAuthMiddleware:
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
             return
+        # Every log line and audit record of this request carries its id, echoed to the client.
+        request_id = request_id_from_header(_header(scope, b"x-request-id"))
+        token = request_id_var.set(request_id)
+        try:
+            await self._guarded(scope, receive, _with_request_id(send, request_id))
+        finally:
+            request_id_var.reset(token)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not host_allowed(_header(scope, b"host")):
             await _respond(
                 send, 403, {"error": "forbidden", "error_description": "Host not allowed."}

@@ -168,6 +168,15 @@ class AuthPathContract:
         assert record.outcome == AuditLog.Outcome.FAILURE
         assert forged not in str(record.details)
 
+    def test_audit_records_carry_the_request_id_the_client_sees(self, path, call):
+        refused = call("/mcp/acme", token=path.forged(), headers={"x-request-id": "trace-42"})
+        assert refused.headers["x-request-id"] == "trace-42"
+        assert AuditLog.objects.get(action="auth.failure").request_id == "trace-42"
+        accepted = call("/mcp/acme", token=path.good())
+        generated = accepted.headers["x-request-id"]
+        assert len(generated) == 32
+        assert AuditLog.objects.get(action="auth.first_use").request_id == generated
+
     def test_first_use_on_an_instance_is_audited_once(self, path, call):
         credential = path.good()
         for _ in range(3):
