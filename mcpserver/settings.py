@@ -133,9 +133,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-# Keep every identity provider's signing keys warm in the shared store (tenants.auth.jwks).
+# Keep every identity provider's signing keys warm in the shared store (tenants.auth.jwks),
+# and drop expired shared state (the database tables and the indexes kept beside Redis).
 CELERY_BEAT_SCHEDULE = {
     "refresh-jwks": {"task": "tenants.refresh_jwks", "schedule": 3600.0},
+    "purge-sessions": {"task": "sessions_store.purge_sessions", "schedule": 600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
