@@ -20,6 +20,10 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+
 if TYPE_CHECKING:
     from tools.context import ToolContext
 
@@ -46,11 +50,18 @@ class Tool:
     required_scopes: frozenset[str] = frozenset()
     # Client capabilities the tool cannot run without (e.g. "sampling"); checked per request.
     required_client_capabilities: frozenset[str] = frozenset()
+    # Built once from input_schema (JSON Schema 2020-12 unless the schema names another
+    # dialect); a malformed schema fails at registration, not on a client's call.
+    argument_validator: Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_schema", _frozen(self.input_schema))
         object.__setattr__(self, "output_schema", _frozen(self.output_schema))
         object.__setattr__(self, "annotations", _frozen(self.annotations))
+        schema = _thaw(self.input_schema)
+        validator_class = validator_for(schema, default=Draft202012Validator)
+        validator_class.check_schema(schema)
+        object.__setattr__(self, "argument_validator", validator_class(schema))
 
     def describe(self) -> dict[str, Any]:
         """The wire form used in ``tools/list``."""

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschema.exceptions import best_match
+
 from mcpserver.conf import mcp_settings
 from mcpserver.protocol import request_state
 from mcpserver.protocol.errors import (
@@ -36,7 +38,7 @@ from mcpserver.protocol.versions import (
 )
 from tenants.principal import Principal
 from tools.context import LOG_LEVELS, Ask, InputRequired, Notify, ToolContext
-from tools.registry import Catalogue, ResourceTemplate, catalogue_for
+from tools.registry import Catalogue, ResourceTemplate, Tool, catalogue_for
 
 logger = logging.getLogger("mcpserver.protocol")
 
@@ -153,37 +155,16 @@ def _object(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-    "null": (type(None),),
-}
-
-
-def validate_arguments(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -> None:
-    """The top-level checks every input schema here needs: required names and simple types."""
-    if not arguments and not schema.get("required"):
+def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
+    """Arguments against the tool's input schema; the most relevant violation is named."""
+    error = best_match(tool.argument_validator.iter_errors(arguments))
+    if error is None:
         return
-    for name in schema.get("required") or ():
-        if name not in arguments:
-            raise InvalidParams(f"Invalid params: missing required argument '{name}'")
-    properties = schema.get("properties") or {}
-    if schema.get("additionalProperties") is False:
-        extra = sorted(set(arguments) - set(properties))
-        if extra:
-            raise InvalidParams(f"Invalid params: unexpected argument '{extra[0]}'")
-    for name, value in arguments.items():
-        expected = (properties.get(name) or {}).get("type")
-        if isinstance(expected, str) and expected in _JSON_TYPES:
-            ok = isinstance(value, _JSON_TYPES[expected])
-            if expected in ("integer", "number") and isinstance(value, bool):
-                ok = False
-            if not ok:
-                raise InvalidParams(f"Invalid params: argument '{name}' must be a {expected}")
+    where = "/".join(str(part) for part in error.absolute_path)
+    detail = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+    raise InvalidParams(
+        f"Invalid params: argument '{where}': {detail}" if where else f"Invalid params: {detail}"
+    )
 
 
 async def _with_input(
@@ -231,7 +212,7 @@ async def tools_call(call: Call) -> dict[str, Any]:
         raise InvalidParams(f"Unknown tool: {name}")
     _check_scopes(call, tool.required_scopes)
     arguments = _object(call.params, "arguments")
-    validate_arguments(tool.input_schema, arguments)
+    validate_arguments(tool, arguments)
 
     async def run(ctx: ToolContext) -> dict[str, Any]:
         for capability in tool.required_client_capabilities:

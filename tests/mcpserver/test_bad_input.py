@@ -87,6 +87,10 @@ def test_unknown_method_legacy_is_32601(endpoint: Endpoint) -> None:
         {"name": "test_sampling", "arguments": {"prompt": 3}},
         {"name": "whoami", "arguments": {"unexpected": True}},
         {"name": "whoami", "arguments": "not an object"},
+        # Nested and referenced parts of a JSON Schema 2020-12 input schema are checked too.
+        {"name": "json_schema_2020_12_tool", "arguments": {"address": {"street": 5}}},
+        {"name": "json_schema_2020_12_tool", "arguments": {"address": "not an object"}},
+        {"name": "json_schema_2020_12_tool", "arguments": {"name": "x", "extra": 1}},
     ],
 )
 def test_bad_tool_params_are_32602_in_both_eras(endpoint: Endpoint, params: dict) -> None:
@@ -97,6 +101,16 @@ def test_bad_tool_params_are_32602_in_both_eras(endpoint: Endpoint, params: dict
     legacy = endpoint.legacy(session, "tools/call", params)
     assert legacy.status == 200
     assert legacy.json()["error"]["code"] == -32602
+
+
+def test_bad_argument_message_names_the_argument(endpoint: Endpoint) -> None:
+    params = {"name": "json_schema_2020_12_tool", "arguments": {"address": {"street": 5}}}
+    error = endpoint.modern("tools/call", params).json()["error"]
+    assert (
+        error["message"] == "Invalid params: argument 'address/street': 5 is not of type 'string'"
+    )
+    ok = endpoint.modern("tools/call", {**params, "arguments": {"address": {"street": "Main"}}})
+    assert ok.status == 200 and "error" not in ok.json()
 
 
 def test_notifications_and_responses_are_accepted_with_202(endpoint: Endpoint) -> None:
