@@ -232,14 +232,26 @@ async def _run(
     legacy: bool,
     request: Request,
     before_answer: Callable[[], Awaitable[None]] | None = None,
+    cancellable: Callable[[Awaitable[dict[str, Any]]], Awaitable[dict[str, Any]]] | None = None,
 ) -> None:
-    """Dispatch and answer; ``before_answer`` runs first (the client may leave once answered)."""
+    """Dispatch and answer; ``before_answer`` runs first (the client may leave once answered).
+
+    With ``cancellable`` (legacy sessions) the client may cancel the request by notification;
+    a cancelled request gets no answer: its stream ends, or a bodiless 204.
+    """
     answer: dict[str, Any]
     status, headers = 200, []
+    work = dispatcher.dispatch(call)
     try:
-        answer = result_message(call.message.id, await dispatcher.dispatch(call))
+        result = await (cancellable(work) if cancellable is not None else work)
+        answer = result_message(call.message.id, result)
     except asyncio.CancelledError:
         raise
+    except sessions.RequestCancelled:
+        if before_answer is not None:
+            await before_answer()
+        await reply.finish(None, 204)
+        return
     except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
         error, status = translate(exc, legacy=legacy)
         answer, headers = error_message(call.message.id, error), await _challenge(request, exc)
@@ -363,6 +375,8 @@ async def _post_legacy(request: Request, message: Message) -> None:
         await request.respond(202)
         return
     if message.kind == "notification":
+        if message.method == "notifications/cancelled":
+            await sessions.deliver_cancel(request.tenant_id, session_id, message.params)
         await request.respond(202)
         return
     if not dispatcher.knows(message.method, modern=False):
@@ -391,7 +405,17 @@ async def _post_legacy(request: Request, message: Message) -> None:
         if session != before:
             await sessions.save(request.tenant_id, session_id, session)
 
-    await _run(call, reply, legacy=True, request=request, before_answer=save_changes)
+    def cancellable(work: Awaitable[dict[str, Any]]) -> Awaitable[dict[str, Any]]:
+        return sessions.run_cancellable(request.tenant_id, session_id, message.id, work)
+
+    await _run(
+        call,
+        reply,
+        legacy=True,
+        request=request,
+        before_answer=save_changes,
+        cancellable=cancellable,
+    )
 
 
 async def _initialize(request: Request, message: Message) -> None:

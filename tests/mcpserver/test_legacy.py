@@ -170,3 +170,58 @@ def test_get_stream_carries_list_changed_notifications(endpoint: Endpoint) -> No
         return json.loads(frame.split("data: ", 1)[1])
 
     assert async_to_sync(scenario)()["method"] == "notifications/tools/list_changed"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3], ids=["before-registration", "after-registration"])
+def test_cancelled_notification_stops_a_running_request(endpoint: Endpoint, delay: float) -> None:
+    """notifications/cancelled, sent on a separate POST, stops the request; it gets no answer."""
+    session = endpoint.initialize(capabilities={"sampling": {}})
+
+    async def scenario() -> list[dict]:
+        app = _application()
+        headers = [
+            (k.encode(), v.encode())
+            for k, v in endpoint.base_headers(**{"mcp-session-id": session}).items()
+        ]
+        call = {
+            "jsonrpc": "2.0",
+            "id": "call-7",
+            "method": "tools/call",
+            "params": {"name": "test_sampling", "arguments": {"prompt": "Never answered"}},
+        }
+        body = json.dumps(call).encode()
+        stream = HttpCommunicator(app, "POST", endpoint.path, body, headers)
+        await stream.send_input({"type": "http.request", "body": body})
+        assert (await stream.receive_output(3))["status"] == 200
+        await stream.receive_output(3)  # priming event
+        await stream.receive_output(3)  # the sampling request the client will never answer
+        await asyncio.sleep(delay)
+        cancel = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": "call-7", "reason": "user pressed stop"},
+        }
+        relay = HttpCommunicator(app, "POST", endpoint.path, json.dumps(cancel).encode(), headers)
+        assert (await relay.get_response(3))["status"] == 202
+        rest = []
+        while True:
+            chunk = await stream.receive_output(3)
+            rest.append(chunk)
+            if not chunk.get("more_body"):
+                break
+        await stream.wait(3)
+        return rest
+
+    rest = async_to_sync(scenario)()
+    # The stream ends without a response to the cancelled request, well before the
+    # sampling request's own timeout.
+    assert rest == [{"type": "http.response.body", "body": b"", "more_body": False}]
+
+
+def test_cancelling_an_unknown_or_finished_request_is_harmless(endpoint: Endpoint) -> None:
+    session = endpoint.initialize()
+    assert endpoint.legacy(session, "tools/call", {"name": "whoami"}, ident=3).status == 200
+    for params in ({"requestId": 3}, {"requestId": "nope"}, {"requestId": [1]}, {}):
+        note = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+        assert endpoint.legacy_raw(session, note).status == 202
+    assert endpoint.legacy(session, "ping", ident=4).status == 200
