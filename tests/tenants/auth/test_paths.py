@@ -97,8 +97,9 @@ class AuthPathContract:
         credential = path.good()
         assert call("/mcp/acme", token=credential).status == 200
         services.tenant_suspend(tenant=path.tenant, actor=actor)
-        suspended = call("/mcp/acme", token=credential)
-        unknown = call("/mcp/nobody", token=credential)
+        same_id = {"x-request-id": "probe"}  # every response names its own request otherwise
+        suspended = call("/mcp/acme", token=credential, headers=same_id)
+        unknown = call("/mcp/nobody", token=credential, headers=same_id)
         assert suspended.status == unknown.status == 404
         assert suspended.headers == unknown.headers and suspended.body == unknown.body
         assert suspended.challenge is None
