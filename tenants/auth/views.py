@@ -18,15 +18,17 @@ def protected_resource_metadata(request: HttpRequest, slug: str) -> JsonResponse
         .values_list("issuer", flat=True)
         .distinct()
     )
-    response = JsonResponse(
-        {
-            "resource": tenant.resource_identifier,
-            "authorization_servers": issuers,
-            "scopes_supported": supported_scopes(tenant),
-            "bearer_methods_supported": ["header"],
-            "resource_name": tenant.name,
-        }
+    document: dict[str, object] = {"resource": tenant.resource_identifier}
+    # A tenant without an identity provider takes API keys only: it names no authorization
+    # server rather than an empty list (RFC 9728 makes the member optional, not empty).
+    if issuers:
+        document["authorization_servers"] = issuers
+    document.update(
+        scopes_supported=supported_scopes(tenant),
+        bearer_methods_supported=["header"],
+        resource_name=tenant.name,
     )
+    response = JsonResponse(document)
     # Public metadata, read by browser-based clients too.
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "public, max-age=300"

@@ -187,6 +187,12 @@ class TestProtectedResourceMetadata:
         }
         assert metadata_url("acme") == tenant.resource_metadata_url
 
+    def test_api_key_only_tenant_names_no_authorization_server(self, client, make_tenant):
+        make_tenant("keys-only")
+        document = client.get("/.well-known/oauth-protected-resource/mcp/keys-only").json()
+        assert "authorization_servers" not in document
+        assert document["bearer_methods_supported"] == ["header"]
+
     def test_unknown_and_suspended_look_the_same(self, client, make_tenant, actor):
         from tenants import services
 
