@@ -196,20 +196,12 @@ def register(toolset: ToolSet) -> ToolSet:
 
 
 def all_toolsets() -> Mapping[str, ToolSet]:
-    _load_builtin_sets()
     return MappingProxyType(_TOOLSETS)
-
-
-def _load_builtin_sets() -> None:
-    # Importing a tool set module registers it; done lazily so app loading stays cheap.
-    import tools.builtin
-    import tools.conformance  # noqa: F401
 
 
 @lru_cache(maxsize=256)
 def catalogue_for(names: tuple[str, ...]) -> Catalogue:
     """The catalogue of the named tool sets, in the order given (unknown names skipped)."""
-    _load_builtin_sets()
     sets = [_TOOLSETS[name] for name in names if name in _TOOLSETS]
     tools = _unique((t for s in sets for t in s.tools), key=lambda t: t.name)
     resources = _unique((r for s in sets for r in s.resources), key=lambda r: r.uri)
