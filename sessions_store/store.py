@@ -14,8 +14,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -32,6 +32,8 @@ from sessions_store.pending import GROUP, KEY, PendingRevocations
 
 logger = logging.getLogger("sessions_store")
 
+T = TypeVar("T")
+
 
 class Store:
     def __init__(self, *, backend: Backend, cache: ProcessCache, failure_log_interval: float):
@@ -40,6 +42,7 @@ class Store:
         self._failures = FailureLog(interval=failure_log_interval)
         self._errors = failure_types()
         self._pending = PendingRevocations(errors=self._errors)
+        self._views: dict[str, tuple[bytes, Any]] = {}
         backend.start(on_invalidate=self._invalidate)
 
     def _invalidate(self, names: Iterable[bytes] | None) -> None:
@@ -231,6 +234,26 @@ class Store:
 
     async def aget_json(self, key: str) -> Any | None:
         return _loads(await self.aget(key))
+
+    async def aget_view(self, key: str, build: Callable[[Any], T]) -> T | None:
+        """``build(value)`` for an immutable view of a JSON value, built once per cached value.
+
+        A view is reused only while the process tier hands back the very same bytes object,
+        so it lives and dies (revocation included) with the entry it was built from; a hot
+        key skips JSON decoding and object building on every hit. Use one kind of view per
+        key: ``build`` runs only when the bytes change.
+        """
+        raw = await self.aget(key)
+        if raw is None:
+            return None
+        seen = self._views.get(key)
+        if seen is not None and seen[0] is raw:
+            return cast(T, seen[1])
+        view = build(_loads(raw))
+        if len(self._views) >= max(self.cache.max_size, 1):
+            self._views.clear()
+        self._views[key] = (raw, view)
+        return view
 
     async def aset_json(
         self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()

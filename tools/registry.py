@@ -53,6 +53,8 @@ class Tool:
     # Built once from input_schema (JSON Schema 2020-12 unless the schema names another
     # dialect); a malformed schema fails at registration, not on a client's call.
     argument_validator: Validator = field(init=False, repr=False, compare=False)
+    # Most calls of argument-less tools send {}: when the schema accepts it, skip the walk.
+    accepts_no_arguments: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_schema", _frozen(self.input_schema))
@@ -61,7 +63,9 @@ class Tool:
         schema = _thaw(self.input_schema)
         validator_class = validator_for(schema, default=Draft202012Validator)
         validator_class.check_schema(schema)
-        object.__setattr__(self, "argument_validator", validator_class(schema))
+        validator = validator_class(schema)
+        object.__setattr__(self, "argument_validator", validator)
+        object.__setattr__(self, "accepts_no_arguments", validator.is_valid({}))
 
     def describe(self) -> dict[str, Any]:
         """The wire form used in ``tools/list``."""

@@ -157,6 +157,8 @@ def _object(params: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
     """Arguments against the tool's input schema; the most relevant violation is named."""
+    if not arguments and tool.accepts_no_arguments:
+        return
     error = best_match(tool.argument_validator.iter_errors(arguments))
     if error is None:
         return

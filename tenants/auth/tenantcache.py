@@ -135,16 +135,26 @@ async def resolve(slug: str) -> TenantConfig | None:
     suspended: the caller answers both the same way)."""
     if _absent.get(slug, 0.0) > time.monotonic():
         return None
-    store = get_store()
-    snapshot = await store.aget_json(cache_key(slug))
-    if not isinstance(snapshot, dict) or "rev" not in snapshot:
-        snapshot = await database_sync_to_async(_snapshot)(slug)
-        if snapshot is None:
-            if len(_absent) > 10_000:
-                _absent.clear()
-            _absent[slug] = time.monotonic() + NEGATIVE_TTL
+
+    def from_cache(snapshot: Any) -> TenantConfig | None:
+        if not isinstance(snapshot, dict) or "rev" not in snapshot:
             return None
-        background.spawn(_store_then_verify, slug, snapshot)
+        return _config_for(slug, snapshot)
+
+    config = await get_store().aget_view(cache_key(slug), from_cache)
+    if config is not None:
+        return config
+    snapshot = await database_sync_to_async(_snapshot)(slug)
+    if snapshot is None:
+        if len(_absent) > 10_000:
+            _absent.clear()
+        _absent[slug] = time.monotonic() + NEGATIVE_TTL
+        return None
+    background.spawn(_store_then_verify, slug, snapshot)
+    return _config_for(slug, snapshot)
+
+
+def _config_for(slug: str, snapshot: dict[str, Any]) -> TenantConfig:
     known = _built.get(slug)
     if known is not None and known.rev == snapshot["rev"]:
         return known

@@ -56,8 +56,17 @@ def _load(entry: Any, *, tenant_id: int, tenant_slug: str, fingerprint: str) -> 
 
 
 async def lookup(*, tenant_id: int, tenant_slug: str, fingerprint: str) -> Principal | None:
-    entry = await get_store().aget_json(cache_key(tenant_id, fingerprint))
-    return _load(entry, tenant_id=tenant_id, tenant_slug=tenant_slug, fingerprint=fingerprint)
+    principal = await get_store().aget_view(
+        cache_key(tenant_id, fingerprint),
+        lambda entry: _load(
+            entry, tenant_id=tenant_id, tenant_slug=tenant_slug, fingerprint=fingerprint
+        ),
+    )
+    # The view outlives a single check: the credential's expiry is checked on every use.
+    expires_at = principal.expires_at if principal is not None else None
+    if expires_at is not None and expires_at.timestamp() <= time.time():
+        return None
+    return principal
 
 
 def ttl_for(principal: Principal) -> float:

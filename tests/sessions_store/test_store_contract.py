@@ -173,6 +173,29 @@ class StoreContract:
 
         assert asyncio.run(scenario()) == [{"x": 1}, b'{"x":1}', True, 1, None, None]
 
+    def test_views_are_built_once_per_value_and_die_with_it(self, store: Store) -> None:
+        built: list[Any] = []
+
+        def build(value: Any) -> tuple[int, ...]:
+            built.append(value)
+            return tuple(value["n"])
+
+        async def scenario() -> list[Any]:
+            await store.aset_json("view", {"n": [1, 2]}, ttl=60, groups=["views"])
+            first = await store.aget_view("view", build)
+            again = await store.aget_view("view", build)
+            await store.aset_json("view", {"n": [3]}, ttl=60, groups=["views"])
+            changed = await store.aget_view("view", build)
+            await store.adelete_group("views")
+            revoked = await store.aget_view("view", build)
+            await store.aclose()
+            return [first, again is first, changed, revoked]
+
+        assert asyncio.run(scenario()) == [(1, 2), True, (3,), None]
+        # Built once per stored value when the process tier can hold it, never for a miss.
+        assert built[0] == {"n": [1, 2]} and built[-1] == {"n": [3]}
+        assert len(built) == (2 if store.backend.process_cache_allowed() else 3)
+
     def test_rotation_keeps_live_entries_readable_then_re_encrypts_them(self, store: Store) -> None:
         with _with_keys([KEY_A]):
             active = get_store()
