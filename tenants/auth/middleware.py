@@ -9,10 +9,12 @@ set. Nothing is written anywhere but the scope.
 """
 
 import json
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.http.request import split_domain_port, validate_host
 
 from mcpserver.conf import mcp_settings
@@ -59,13 +61,25 @@ def origin_allowed(origin: str) -> bool:
 
 
 def host_allowed(host: str | None) -> bool:
-    if not host:
-        return False
+    return bool(host) and _host_allowed(host)
+
+
+# Clients send a handful of distinct Host values: answer each once, until settings change.
+@lru_cache(maxsize=256)
+def _host_allowed(host: str) -> bool:
     domain, _port = split_domain_port(host)
     allowed = list(settings.ALLOWED_HOSTS)
     if settings.DEBUG and not allowed:
         allowed = _LOOPBACK_DEBUG_HOSTS
     return bool(domain) and validate_host(domain, allowed)
+
+
+def _forget_hosts(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"ALLOWED_HOSTS", "DEBUG"}:
+        _host_allowed.cache_clear()
+
+
+setting_changed.connect(_forget_hosts)
 
 
 def _credential_in_query(query_string: bytes) -> bool:
