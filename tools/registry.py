@@ -81,6 +81,18 @@ class Tool:
         return out
 
 
+def _with_labels(out: dict[str, Any], item: Resource | ResourceTemplate) -> dict[str, Any]:
+    """The optional labels resources and templates share, in their wire names."""
+    for wire, value in (
+        ("title", item.title),
+        ("description", item.description),
+        ("mimeType", item.mime_type),
+    ):
+        if value:
+            out[wire] = value
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     uri: str
@@ -92,14 +104,7 @@ class Resource:
     required_scopes: frozenset[str] = frozenset()
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uri": self.uri, "name": self.name}
-        if self.title:
-            out["title"] = self.title
-        if self.description:
-            out["description"] = self.description
-        if self.mime_type:
-            out["mimeType"] = self.mime_type
-        return out
+        return _with_labels({"uri": self.uri, "name": self.name}, self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +122,7 @@ class ResourceTemplate:
         return found.groupdict() if found else None
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uriTemplate": self.uri_template, "name": self.name}
-        if self.title:
-            out["title"] = self.title
-        if self.description:
-            out["description"] = self.description
-        if self.mime_type:
-            out["mimeType"] = self.mime_type
-        return out
+        return _with_labels({"uriTemplate": self.uri_template, "name": self.name}, self)
 
 
 @dataclass(frozen=True, slots=True)
