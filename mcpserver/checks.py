@@ -4,7 +4,6 @@
 server accepts a connection, so a production server without its secrets refuses to start.
 """
 
-import ipaddress
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -15,20 +14,15 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
 from mcpserver.conf import mcp_settings
+from mcpserver.context import is_loopback_host
 
 TAG = "mcpserver"
 _HEX_KEY_RE = re.compile(r"^[0-9a-fA-F]{64}$")
-_LOCAL_HOSTS = {"localhost", ".localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 
 
-def _is_loopback_host(host: str) -> bool:
-    host = host.strip("[]")
-    if host in _LOCAL_HOSTS or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _is_local_host(host: str) -> bool:
+    # "testserver" is the Django test client's host name: local too, for this check.
+    return host == "testserver" or is_loopback_host(host)
 
 
 @register(TAG)
@@ -98,7 +92,7 @@ def check_debug_exposure(
 ) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     if settings.DEBUG:
-        public = [host for host in settings.ALLOWED_HOSTS if not _is_loopback_host(host)]
+        public = [host for host in settings.ALLOWED_HOSTS if not _is_local_host(host)]
         if public:
             messages.append(
                 Error(
@@ -109,7 +103,7 @@ def check_debug_exposure(
             )
         return messages
     public_url = urlsplit(mcp_settings.PUBLIC_URL)
-    if public_url.scheme != "https" and not _is_loopback_host(public_url.hostname or ""):
+    if public_url.scheme != "https" and not _is_local_host(public_url.hostname or ""):
         messages.append(
             CheckWarning(
                 "MCP_PUBLIC_URL is not https; OAuth clients will refuse a plain-http resource.",

@@ -1,5 +1,6 @@
 """Per-request context (request id, client address) shared by logging and the audit log."""
 
+import ipaddress
 import itertools
 import os
 import re
@@ -31,6 +32,17 @@ def request_id_from_header(value: str | None) -> str:
     if value and _REQUEST_ID_RE.match(value):
         return value
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, a *.localhost name or a loopback address (brackets around IPv6 allowed)."""
+    host = host.strip("[]").lower()
+    if host in {"localhost", ".localhost"} or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def client_ip(*, peer: str | None, forwarded_for: str | None) -> str | None:

@@ -1,6 +1,5 @@
 """Field validators shared by the models, the admin forms, the services and the commands."""
 
-import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -8,6 +7,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from mcpserver.conf import mcp_settings
+from mcpserver.context import is_loopback_host
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
@@ -84,21 +84,12 @@ def validate_algorithms(value: Any) -> None:
         )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def validate_issuer_url(value: str) -> None:
     """Issuers and JWKS endpoints are https; plain http only on loopback (local testing)."""
     parts = urlsplit(value)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return
     raise ValidationError(
         "Use an https URL (plain http is accepted only for loopback addresses).",

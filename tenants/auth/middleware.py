@@ -19,12 +19,11 @@ from django.http.request import split_domain_port, validate_host
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
-from mcpserver.context import request_id_from_header, request_id_var
+from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
 from tenants.auth import auditing, tenantcache
 from tenants.auth.authenticator import authenticate
 from tenants.auth.challenges import insufficient_scope_headers, unauthorized_headers
 from tenants.auth.errors import AuthFailure, InsufficientScope, InvalidRequest
-from tenants.validators import _is_loopback
 
 Scope = dict[str, Any]
 Receive = Any
@@ -56,7 +55,7 @@ def origin_allowed(origin: str) -> bool:
         return True
     if settings.DEBUG:
         parts = urlsplit(origin)
-        return parts.scheme in {"http", "https"} and _is_loopback(parts.hostname or "")
+        return parts.scheme in {"http", "https"} and is_loopback_host(parts.hostname or "")
     return False
 
 
