@@ -15,7 +15,6 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from mcpserver.conf import mcp_settings
-from mcpserver.context import client_ip
 from mcpserver.protocol import dispatcher, sessions
 from mcpserver.protocol.errors import (
     HeaderMismatch,
@@ -112,20 +111,11 @@ async def _challenge(request: Request, exc: BaseException) -> list[tuple[bytes, 
         return []
     # Audited here, where the refusal becomes a 403, for every method that checks scopes;
     # waited for, so the record exists by the time the client reads the answer.
-    peer = (request.scope.get("client") or (None, None))[0]
-    forwarded = next(
-        (
-            v.decode("latin-1")
-            for k, v in request.scope.get("headers") or ()
-            if k == b"x-forwarded-for"
-        ),
-        None,
-    )
     auditing.scope_refused(
         tenant=request.tenant,
         principal=request.principal,
         needed=exc.scopes,
-        client_ip=client_ip(peer=peer, forwarded_for=forwarded),
+        client_ip=request.scope.get("client_ip"),  # resolved once, by the auth middleware
     )
     await background.drain()
     return list(insufficient_scope_headers(request.tenant, exc.scopes))

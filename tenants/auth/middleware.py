@@ -4,8 +4,9 @@
 present Origin against the allowed origins (403); the tenant from
 ``scope["url_route"]["kwargs"]["slug"]`` (unknown and suspended tenants get the same 404); a
 credential in the query string (401); then the Bearer credential (401, or 403 for a refused
-scope). Only then does the inner app run, with ``scope["tenant"]`` and ``scope["principal"]``
-set. Nothing is written anywhere but the scope.
+scope). Only then does the inner app run, with ``scope["tenant"]``, ``scope["principal"]``
+and ``scope["client_ip"]`` (the trusted client address) set. Nothing is written anywhere but
+the scope.
 """
 
 import json
@@ -228,7 +229,9 @@ class McpAuthMiddleware:
                 send, 401, body, unauthorized_headers(tenant, failure.error, failure.description)
             )
             return
-        await self.inner(dict(scope, tenant=tenant, principal=principal), receive, send)
+        await self.inner(
+            dict(scope, tenant=tenant, principal=principal, client_ip=ip), receive, send
+        )
 
 
 def McpAuthMiddlewareStack(inner: Any) -> McpAuthMiddleware:
