@@ -26,7 +26,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402
-from tenants.auth.middleware import McpAuthMiddlewareStack  # noqa: E402
+from mcpserver.protocol.guard import mcp_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -34,7 +34,7 @@ application = ProtocolTypeRouter(
             [
                 re_path(
                     r"^mcp/(?P<slug>[a-z0-9-]+)$",
-                    McpAuthMiddlewareStack(McpConsumer.as_asgi()),  # type: ignore[arg-type]
+                    mcp_stack(McpConsumer.as_asgi()),  # type: ignore[arg-type]
                 ),
                 re_path(r"", django_application),  # type: ignore[arg-type]
             ]

@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     # MCP endpoint: largest request body accepted (bytes); bigger ones get 413 unread.
     "MAX_REQUEST_BYTES": 1_048_576,
+    # Resource subscriptions a legacy session (or a listen stream) may hold, and the longest
+    # URI accepted in one.
+    "MAX_SUBSCRIPTIONS": 100,
+    "MAX_URI_LENGTH": 2048,
     # Items per page in tools/list, resources/list, prompts/list ...
     "PAGE_SIZE": 100,
     # Legacy (2025-11-25) sessions and their resumable stream logs live this long unused.

@@ -9,9 +9,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mcpserver.protocol.errors import ToolError
+from mcpserver.eras import Era
 from tools import events
 from tools.context import ToolContext
+from tools.errors import ToolError
 from tools.registry import (
     Prompt,
     PromptArgument,
@@ -275,7 +276,7 @@ async def irr_request_state(ctx: ToolContext, args: Mapping[str, Any]) -> dict[s
         {"confirm": _elicit("Please confirm", {"ok": {"type": "boolean"}}, ["ok"])},
         state={"step": "confirm"},
     )
-    if ctx.modern and ctx.state != {"step": "confirm"}:
+    if ctx.era is Era.STATELESS and ctx.state != {"step": "confirm"}:
         raise ToolError("requestState was missing or did not match")
     return _result(text(f"state-ok: confirmed={_accepted(answers['confirm']).get('ok')}"))
 
@@ -297,13 +298,13 @@ async def irr_multiple_inputs(ctx: ToolContext, args: Mapping[str, Any]) -> dict
 
 async def irr_multi_round(ctx: ToolContext, args: Mapping[str, Any]) -> dict[str, Any]:
     state = ctx.state if isinstance(ctx.state, Mapping) else {}
-    if ctx.modern and state.get("round") == 1:
+    if ctx.era is Era.STATELESS and state.get("round") == 1:
         answers = ctx.input_responses or {}
         if isinstance(answers.get("step1"), Mapping):
             name = _accepted(answers["step1"]).get("name", "")
             state = {"round": 2, "name": name}
             ctx.input_responses = {k: v for k, v in answers.items() if k != "step1"}
-    if not ctx.modern or state.get("round") != 2:
+    if ctx.era is not Era.STATELESS or state.get("round") != 2:
         first = await ctx.request_input(
             {
                 "step1": _elicit(

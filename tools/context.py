@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcpserver.protocol.errors import MissingClientCapability
+from mcpserver.eras import Era
 from tenants.principal import Principal
+from tools.errors import MissingClientCapability
 
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
@@ -45,7 +46,7 @@ async def _no_notify(method: str, params: dict[str, Any]) -> None:
 @dataclass
 class ToolContext:
     principal: Principal
-    modern: bool
+    era: Era
     client_capabilities: Mapping[str, Any] = field(default_factory=dict)
     progress_token: str | int | None = None
     log_level: str | None = None
@@ -94,7 +95,7 @@ class ToolContext:
             capability = CAPABILITY_FOR_METHOD.get(request.get("method", ""))
             if capability:
                 self.require_capability(capability)
-        if self.modern:
+        if self.era is Era.STATELESS:
             answers = self.input_responses or {}
             if all(isinstance(answers.get(key), Mapping) for key in requests):
                 return {key: dict(answers[key]) for key in requests}

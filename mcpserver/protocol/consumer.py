@@ -20,18 +20,16 @@ from typing import Any
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
+from mcpserver.conf import mcp_settings
+from mcpserver.errors import InternalError, PayloadTooLarge
 from mcpserver.protocol import endpoint
-from mcpserver.protocol.errors import McpError, translate
-from mcpserver.protocol.jsonrpc import dumps, error_message
+from mcpserver.protocol.http import Exchange, send_error
 
 logger = logging.getLogger("mcpserver.protocol")
 
 
-class PayloadTooLarge(McpError):
-    jsonrpc_code = -32600
-    http_status = 413
-    default_message = "Request body too large"
-    transport = True
+def max_body() -> int:
+    return int(mcp_settings.MAX_REQUEST_BYTES)
 
 
 class McpConsumer(AsyncHttpConsumer):
@@ -62,12 +60,12 @@ class McpConsumer(AsyncHttpConsumer):
         if not self.body and self._size == 0:
             for name, value in self.scope.get("headers") or ():
                 if name == b"content-length":
-                    if value.isdigit() and int(value) > endpoint.max_body():
+                    if value.isdigit() and int(value) > max_body():
                         await self._refuse()
                     break
         chunk = message.get("body", b"")
         self._size += len(chunk)
-        if self._size > endpoint.max_body():
+        if self._size > max_body():
             await self._refuse()
         self.body.append(chunk)
         if message.get("more_body"):
@@ -87,19 +85,13 @@ class McpConsumer(AsyncHttpConsumer):
         raise StopConsumer()
 
     async def _refuse(self) -> None:
-        error, status = translate(PayloadTooLarge())
-        await self.send_response(
-            status,
-            dumps(error_message(None, error)),
-            headers=[(b"content-type", b"application/json")],
-        )
+        await send_error(self.send, PayloadTooLarge())
         raise StopConsumer()
 
     async def _internal_error(self) -> None:
-        error, status = translate(RuntimeError())
         # If the response had already started there is nothing more to tell the client.
         with contextlib.suppress(Exception):
-            await self.send_response(status, dumps(error_message(None, error)))
+            await send_error(self.send, InternalError())
 
     def watch_disconnect(self) -> None:
         """For a response that stays open: the client leaving cancels this request."""
@@ -117,13 +109,5 @@ class McpConsumer(AsyncHttpConsumer):
                 return
 
     async def handle(self, body: bytes) -> None:
-        request = endpoint.Request(self.scope, self.send, on_stream=self.watch_disconnect)
-        method = self.scope.get("method", "")
-        if method == "POST":
-            await endpoint.post(request, body)
-        elif method == "GET":
-            await endpoint.get(request)
-        elif method == "DELETE":
-            await endpoint.delete(request)
-        else:
-            await request.respond(405, None, [(b"allow", b"GET, POST, DELETE")])
+        exchange = Exchange(self.scope, self.send, on_stream=self.watch_disconnect)
+        await endpoint.handle(exchange, self.scope.get("method", ""), body)

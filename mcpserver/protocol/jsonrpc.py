@@ -1,4 +1,8 @@
-"""JSON-RPC 2.0 message parsing: one object per body, no batches."""
+"""JSON-RPC 2.0 messages: parsing one object per body (no batches), and building them.
+
+Every message the server writes is built here: ``result_message``, ``error_message``,
+``notification`` and ``request``; ``dumps`` is the one encoder.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mcpserver.protocol.errors import BatchNotSupported, InvalidRequest, ParseError
+from mcpserver.errors import BatchNotSupported, InvalidRequest, ParseError, TooDeeplyNested
 
 RequestId = str | int
+
+# Deeper than any real request; deep enough nesting would exhaust the interpreter's stack in
+# the JSON decoder or in schema validation, so it is refused before either.
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +31,28 @@ class Message:
 def parse(body: bytes) -> Message:
     try:
         data = json.loads(body.decode())
+    except RecursionError:
+        raise TooDeeplyNested() from None
     except (ValueError, UnicodeDecodeError):
         raise ParseError() from None
+    _check_depth(data)
     return classify(data)
+
+
+def _check_depth(data: Any) -> None:
+    """Iteratively, so that checking cannot itself run out of stack."""
+    level: list[Any] = [data]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise TooDeeplyNested()
 
 
 def classify(data: Any) -> Message:
@@ -59,8 +86,22 @@ def error_message(ident: RequestId | None, error: dict[str, Any]) -> dict[str, A
     return {"jsonrpc": "2.0", "id": ident, "error": error}
 
 
+def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "method": method, "params": params}
+
+
+def request(ident: RequestId, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": ident, "method": method, "params": params}
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def dumps(message: dict[str, Any]) -> bytes:
-    return _ENCODER.encode(message).encode()
+    text = _ENCODER.encode(message)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate the client sent (JSON allows "\ud800"): escaped, it stays valid JSON.
+        return _ASCII_ENCODER.encode(message).encode()

@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from mcpserver.conf import mcp_settings
-from mcpserver.protocol.errors import InvalidParams
-from mcpserver.protocol.state import get_sealing_keyring
+from mcpserver.errors import InvalidParams
+from sessions_store.crypto import get_keyring
 from tenants.principal import Principal
 
 _PREFIX = "rs1."
@@ -45,7 +45,7 @@ def seal(*, principal: Principal, method: str, target: str, arguments: Any, stat
         {"exp": int(time.time()) + int(mcp_settings.REQUEST_STATE_TTL), "s": state},
         separators=(",", ":"),
     ).encode()
-    envelope = get_sealing_keyring().seal(payload, aad=_aad(principal, method, target, arguments))
+    envelope = get_keyring().seal(payload, aad=_aad(principal, method, target, arguments))
     return _PREFIX + base64.urlsafe_b64encode(envelope).decode().rstrip("=")
 
 
@@ -60,7 +60,7 @@ def open_state(
         envelope = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
         raise refused from None
-    plaintext = get_sealing_keyring().open(envelope, aad=_aad(principal, method, target, arguments))
+    plaintext = get_keyring().open(envelope, aad=_aad(principal, method, target, arguments))
     if plaintext is None:
         raise refused
     try:

@@ -6,16 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mcpserver.errors import Headers
+from mcpserver.protocol.http import Send, send_chunk, send_response, start_stream
 from mcpserver.protocol.jsonrpc import dumps
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-SSE_HEADERS = [
-    (b"content-type", b"text/event-stream"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"x-accel-buffering", b"no"),
-]
-JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def event(data: bytes, *, event_id: str | None = None) -> bytes:
@@ -37,7 +30,6 @@ class Reply:
         send: Send,
         *,
         accepts_sse: bool,
-        extra_headers: list[tuple[bytes, bytes]] | None = None,
         log: Callable[[bytes], Awaitable[str | None]] | None = None,
         on_stream: Callable[[], None] | None = None,
         prime: bool = False,
@@ -48,7 +40,6 @@ class Reply:
         # that loses the stream before the first real event can still resume it.
         self._prime = prime and log is not None
         self.accepts_sse = accepts_sse
-        self._headers = extra_headers or []
         self._log = log
         self.streaming = False
         self.finished = False
@@ -59,22 +50,10 @@ class Reply:
             self.streaming = True
             if self._on_stream is not None:
                 self._on_stream()
-            await self._send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": SSE_HEADERS + self._headers,
-                }
-            )
+            await start_stream(self._send)
             if self._prime and self._log is not None:
                 event_id = await self._log(b"")
-                await self._send(
-                    {
-                        "type": "http.response.body",
-                        "body": f"id: {event_id}\ndata: \n\n".encode(),
-                        "more_body": True,
-                    }
-                )
+                await send_chunk(self._send, f"id: {event_id}\ndata: \n\n".encode())
 
     async def push(self, message: dict[str, Any]) -> bool:
         """Send a message ahead of the answer; False when this response cannot carry it."""
@@ -87,19 +66,10 @@ class Reply:
 
     async def _event(self, data: bytes, *, more: bool) -> None:
         event_id = await self._log(data) if self._log else None
-        await self._send(
-            {
-                "type": "http.response.body",
-                "body": event(data, event_id=event_id),
-                "more_body": more,
-            }
-        )
+        await send_chunk(self._send, event(data, event_id=event_id), more=more)
 
     async def finish(
-        self,
-        message: dict[str, Any] | None,
-        status: int = 200,
-        headers: list[tuple[bytes, bytes]] | None = None,
+        self, message: dict[str, Any] | None, status: int = 200, headers: Headers | None = None
     ) -> None:
         if self.finished:
             return
@@ -108,20 +78,13 @@ class Reply:
             # push that starts meanwhile give up instead of interleaving.
             self.finished = True
             body = b"" if message is None else dumps(message)
-            await self._send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": (JSON_HEADERS if body else []) + self._headers + (headers or []),
-                }
-            )
-            await self._send({"type": "http.response.body", "body": body, "more_body": False})
+            await send_response(self._send, status, body, headers or [])
             return
         async with self._lock:
             if self.finished:
                 return
             self.finished = True
             if message is None:
-                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+                await send_chunk(self._send, b"", more=False)
             else:
                 await self._event(dumps(message), more=False)

@@ -1,8 +1,9 @@
 """The same dispatcher over stdio: one JSON-RPC message per line in, one per line out.
 
-Both eras work: a request whose ``_meta`` names a 2026-07-28 version is served statelessly;
-otherwise the connection is one legacy session (``initialize`` first), and server-to-client
-requests go out on stdout with their answers read back from stdin.
+Both eras work, told apart by the same classifier as over HTTP: a request whose ``_meta``
+names a version is served statelessly; otherwise the connection is one session
+(``initialize`` first), and server-to-client requests go out on stdout with their answers
+read back from stdin.
 """
 
 from __future__ import annotations
@@ -12,10 +13,21 @@ import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mcpserver.protocol import dispatcher
-from mcpserver.protocol.errors import InvalidRequest, McpError, MethodNotFound, ToolError, translate
-from mcpserver.protocol.jsonrpc import Message, dumps, error_message, parse, result_message
-from mcpserver.protocol.versions import META_VERSION, MODERN_VERSIONS
+from mcpserver.eras import Era
+from mcpserver.errors import InvalidRequest, McpError, MethodNotFound, ToolError
+from mcpserver.protocol import dispatcher, inbound, sessions
+from mcpserver.protocol.call import Call
+from mcpserver.protocol.jsonrpc import (
+    Message,
+    dumps,
+    error_message,
+    notification,
+    parse,
+    request,
+    result_message,
+)
+from mcpserver.protocol.translator import error_object
+from tenants.models import Tenant
 from tenants.principal import Principal
 
 ReadLine = Callable[[], Awaitable[bytes]]
@@ -23,7 +35,10 @@ Write = Callable[[bytes], Awaitable[None]]
 
 
 class StdioServer:
-    def __init__(self, principal: Principal, toolsets: tuple[str, ...], write: Write) -> None:
+    def __init__(
+        self, tenant: Tenant, principal: Principal, toolsets: tuple[str, ...], write: Write
+    ) -> None:
+        self.tenant = tenant
         self.principal = principal
         self.toolsets = toolsets
         self._write = write
@@ -46,7 +61,7 @@ class StdioServer:
         try:
             message = parse(line)
         except McpError as exc:
-            await self.send(error_message(None, translate(exc)[0]))
+            await self.send(error_message(None, error_object(exc)[0]))
             return
         if message.kind == "response":
             future = self._pending.pop(str(message.id), None)
@@ -59,43 +74,48 @@ class StdioServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, message: Message) -> None:
-        meta = (message.params or {}).get("_meta")
-        modern = isinstance(meta, dict) and meta.get(META_VERSION) in MODERN_VERSIONS
-        try:
-            if not modern and message.method != "initialize" and self.session is None:
-                raise InvalidRequest("Initialize the session first")
-            if modern and message.method == "subscriptions/listen":
+    def _call(self, message: Message, era: Era) -> Call:
+        if era is Era.STATELESS:
+            inbound.require_supported(inbound.declared_version(message))
+            if message.method == "subscriptions/listen":
                 raise MethodNotFound("subscriptions/listen is not offered over stdio")
-            call = dispatcher.Call(
-                principal=self.principal,
-                toolsets=self.toolsets,
-                modern=modern,
-                message=message,
-                session=None if modern else self.session,
-                notify=self._notify,
-                ask=None if modern else self._ask,
-            )
-            result = await dispatcher.dispatch(call)
+        elif message.method != "initialize" and self.session is None:
+            raise InvalidRequest("Initialize the session first")
+        stateless = era is Era.STATELESS
+        return Call(
+            tenant=self.tenant,
+            principal=self.principal,
+            toolsets=self.toolsets,
+            era=era,
+            message=message,
+            session=None if stateless else self.session,
+            notify=self._notify,
+            ask=None if stateless else self._ask,
+        )
+
+    async def _answer(self, message: Message) -> None:
+        era = inbound.classify(message)
+        try:
+            result = await dispatcher.dispatch(self._call(message, era))
             if message.method == "initialize":
                 caps = (message.params or {}).get("capabilities")
-                self.session = {
-                    "capabilities": caps if isinstance(caps, dict) else {},
-                    "log_level": None,
-                    "subscriptions": [],
-                }
+                self.session = sessions.new_session(
+                    self.principal,
+                    result["protocolVersion"],
+                    caps if isinstance(caps, dict) else {},
+                )
             await self.send(result_message(message.id, result))
         except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
-            await self.send(error_message(message.id, translate(exc, legacy=not modern)[0]))
+            await self.send(error_message(message.id, error_object(exc, era=era)[0]))
 
     async def _notify(self, method: str, params: dict[str, Any]) -> None:
-        await self.send({"jsonrpc": "2.0", "method": method, "params": params})
+        await self.send(notification(method, params))
 
     async def _ask(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         request_id = f"srv-{next(self._ids)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        await self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        await self.send(request(request_id, method, params))
         answer = await future
         if "error" in answer:
             raise ToolError("The client declined the request.")

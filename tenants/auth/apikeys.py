@@ -8,9 +8,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mcpserver.conf import mcp_settings
+from mcpserver.errors import InvalidToken
 from tenants import selectors
 from tenants.auth import background
-from tenants.auth.errors import InvalidToken
 from tenants.models import ApiKey, Tenant
 from tenants.principal import AuthMethod, Principal
 

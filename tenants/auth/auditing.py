@@ -10,9 +10,9 @@ import time
 from collections import OrderedDict
 
 from mcpserver.conf import mcp_settings
+from mcpserver.errors import AuthFailure
 from tenants.audit import Actor, audit_record
 from tenants.auth import background
-from tenants.auth.errors import AuthFailure
 from tenants.models import AuditLog, Tenant
 from tenants.principal import Principal
 

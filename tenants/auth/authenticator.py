@@ -12,9 +12,9 @@ from functools import partial
 from typing import Any
 
 from mcpserver.conf import mcp_settings
+from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
 from tenants import apikeys as key_material
 from tenants.auth import apikeys, auditing, jwks, jwtkit, tokencache
-from tenants.auth.errors import InsufficientScope, InvalidRequest, InvalidToken, MissingCredential
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
 from tenants.models import IdentityProvider, Tenant
 from tenants.principal import AuthMethod, Principal
@@ -27,7 +27,7 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise InvalidRequest(
+        raise InvalidCredentialRequest(
             "Send the credential as 'Authorization: Bearer <token>'.", reason="malformed header"
         )
     return token
@@ -107,7 +107,7 @@ async def authenticate(
         )
         if principal is None:
             principal = await _validate(config, token, fingerprint)
-    except (MissingCredential, InvalidRequest, InvalidToken) as failure:
+    except (MissingCredential, InvalidCredentialRequest, InvalidToken) as failure:
         if not isinstance(failure, MissingCredential):
             auditing.failure(tenant=tenant, client_ip=client_ip, failure=failure)
         raise
@@ -143,17 +143,3 @@ def provider_still_enabled(provider_id: int) -> bool:
     return IdentityProvider.objects.filter(
         pk=provider_id, enabled=True, tenant__status=Tenant.Status.ACTIVE
     ).exists()
-
-
-def require_scopes(
-    *, tenant: Tenant, principal: Principal, needed: frozenset[str], client_ip: str | None = None
-) -> None:
-    """Raise ``InsufficientScope`` naming every needed scope when any is missing (audited).
-
-    The MCP dispatcher calls this before running a tool; the middleware's and the
-    dispatcher's responses are built with ``challenges.insufficient_scope_headers``.
-    """
-    if principal.has_scopes(needed):
-        return
-    auditing.scope_refused(tenant=tenant, principal=principal, needed=needed, client_ip=client_ip)
-    raise InsufficientScope(needed)

@@ -5,7 +5,7 @@ a token; a 403 insufficient_scope names every scope the refused operation needs,
 challenge.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from mcpserver.conf import mcp_settings
 from tenants.models import Tenant
@@ -39,43 +39,37 @@ def bearer_challenge(
     return "Bearer " + ", ".join(f"{name}={_quoted(value)}" for name, value in params)
 
 
-# Functions naming the scopes a tenant's tools need. The tools app registers one at start-up
-# (tenants cannot import tools: the arrows point the other way).
-_scope_sources: list[Callable[[Tenant], Iterable[str]]] = []
-
-
-def register_scope_source(source: Callable[[Tenant], Iterable[str]]) -> None:
-    if source not in _scope_sources:
-        _scope_sources.append(source)
-
-
 def supported_scopes(tenant: Tenant) -> list[str]:
-    """The scopes this tenant's endpoint knows of, as advertised in metadata and 401s:
-    ``SCOPES_SUPPORTED`` and whatever the registered sources name for this tenant."""
-    scopes = set(mcp_settings.SCOPES_SUPPORTED)
-    for source in _scope_sources:
-        scopes.update(source(tenant))
-    return sorted(scopes)
+    """The scopes this tenant's endpoint advertises in metadata and 401s."""
+    return sorted(set(mcp_settings.SCOPES_SUPPORTED))
 
 
-def unauthorized_headers(tenant: Tenant, error: str, description: str) -> Headers:
-    """Headers of a 401 for ``tenant``; an empty ``error`` means "no credential was sent"."""
-    value = bearer_challenge(
+def unauthorized_challenge(tenant: Tenant, error: str, description: str) -> str:
+    """The challenge of a 401 for ``tenant``; an empty ``error`` means "no credential"."""
+    return bearer_challenge(
         resource_metadata=tenant.resource_metadata_url,
         error=error,
         description=description,
         scopes=supported_scopes(tenant),
     )
-    return [(b"www-authenticate", value.encode("ascii"))]
 
 
-def insufficient_scope_headers(tenant: Tenant, scopes: Iterable[str]) -> Headers:
-    """Headers of a 403 insufficient_scope naming every scope in ``scopes``."""
+def insufficient_scope_challenge(tenant: Tenant, scopes: Iterable[str]) -> str:
+    """The challenge of a 403 insufficient_scope naming every scope in ``scopes``."""
     needed = sorted(set(scopes))
-    value = bearer_challenge(
+    return bearer_challenge(
         resource_metadata=tenant.resource_metadata_url,
         error="insufficient_scope",
         description="This request needs the scope(s): " + " ".join(needed),
         scopes=needed,
     )
+
+
+def unauthorized_headers(tenant: Tenant, error: str, description: str) -> Headers:
+    value = unauthorized_challenge(tenant, error, description)
+    return [(b"www-authenticate", value.encode("ascii"))]
+
+
+def insufficient_scope_headers(tenant: Tenant, scopes: Iterable[str]) -> Headers:
+    value = insufficient_scope_challenge(tenant, scopes)
     return [(b"www-authenticate", value.encode("ascii"))]

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
 
-from mcpserver.protocol.versions import META_CAPABILITIES, META_LOG_LEVEL, META_VERSION
+from mcpserver.eras import META_CAPABILITIES, META_LOG_LEVEL, META_VERSION
 
 MODERN = "2026-07-28"
 LEGACY = "2025-11-25"

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from mcpserver.protocol.versions import META_SERVER_INFO, SUPPORTED_VERSIONS
+from mcpserver.eras import META_SERVER_INFO, SUPPORTED_VERSIONS
 from tests.mcpserver.conftest import MODERN, Endpoint, request
 
 # Requests go through database_sync_to_async, which must not run inside a test transaction.

@@ -5,8 +5,10 @@ import json
 from typing import Any
 
 from mcpserver.protocol.stdio import StdioServer
+from tenants.models import Tenant
 from tenants.principal import AuthMethod, Principal
 
+TENANT = Tenant(id=1, slug="acme", name="Acme")
 PRINCIPAL = Principal(
     tenant_id=1,
     tenant_slug="acme",
@@ -40,7 +42,7 @@ def converse(lines: list[Any], answer: Any = None) -> list[dict]:
             await asyncio.sleep(0.05)
             return b"" if queue.empty() else queue.get_nowait()
 
-        await StdioServer(PRINCIPAL, ("builtin", "conformance"), write).serve(readline)
+        await StdioServer(TENANT, PRINCIPAL, ("builtin", "conformance"), write).serve(readline)
 
     asyncio.run(main())
     return out

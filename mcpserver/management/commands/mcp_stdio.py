@@ -27,9 +27,9 @@ class Command(BaseCommand):
         asyncio.run(self._serve(slug, key))
 
     async def _serve(self, slug: str, key: str) -> None:
+        from mcpserver.errors import AuthFailure
         from tenants.auth import tenantcache
         from tenants.auth.authenticator import authenticate
-        from tenants.auth.errors import AuthFailure
 
         config = await tenantcache.resolve(slug)
         if config is None:
@@ -49,4 +49,4 @@ class Command(BaseCommand):
             stdout.flush()
 
         toolsets = tuple(config.tenant.enabled_toolsets or ())
-        await StdioServer(principal, toolsets, write).serve(readline)
+        await StdioServer(config.tenant, principal, toolsets, write).serve(readline)

@@ -14,7 +14,7 @@ django.setup()
 from channels.routing import URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from tenants.auth.middleware import McpAuthMiddlewareStack  # noqa: E402
+from mcpserver.protocol.guard import mcp_stack  # noqa: E402
 
 
 async def echo_principal(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -35,5 +35,5 @@ async def echo_principal(scope: dict[str, Any], receive: Any, send: Any) -> None
 
 
 application = URLRouter(
-    [re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", McpAuthMiddlewareStack(echo_principal))]  # type: ignore[arg-type]
+    [re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", mcp_stack(echo_principal))]  # type: ignore[arg-type]
 )

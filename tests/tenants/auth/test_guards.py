@@ -3,10 +3,10 @@
 import pytest
 from asgiref.sync import async_to_sync
 
+from mcpserver.errors import InsufficientScope
+from mcpserver.protocol.guard import host_allowed, origin_allowed
 from tenants.auth import auditing, background, challenges
-from tenants.auth.authenticator import require_scopes
-from tenants.auth.errors import InsufficientScope
-from tenants.auth.middleware import host_allowed, origin_allowed
+from tenants.auth.authorization import authorize
 from tenants.models import AuditLog
 from tenants.principal import AuthMethod, Principal
 from tests.tenants.auth.test_paths import challenge, metadata_url
@@ -99,13 +99,6 @@ class TestChallenges:
             f'Bearer resource_metadata="{metadata_url("acme")}", scope="a:y b:x"'
         )
 
-    def test_scope_sources_add_the_tenants_tool_scopes(self, acme, call, monkeypatch):
-        monkeypatch.setattr(challenges, "_scope_sources", [])
-        challenges.register_scope_source(lambda tenant: [f"{tenant.slug}:tools"])
-        assert call("/mcp/acme").challenge == (
-            f'Bearer resource_metadata="{metadata_url("acme")}", scope="acme:tools"'
-        )
-
     def test_helpers_for_the_dispatcher(self, acme):
         tenant, _ = acme
         assert challenges.unauthorized_headers(tenant, "invalid_token", "Expired.") == [
@@ -141,10 +134,12 @@ class TestChallenges:
             fingerprint="f" * 64,
             scopes=frozenset({"tools:read"}),
         )
-        require_scopes(tenant=tenant, principal=principal, needed=frozenset({"tools:read"}))
+        async_to_sync(authorize)(tenant=tenant, principal=principal, needed={"tools:read"})
         needed = frozenset({"tools:read", "files:write", "admin"})
         with pytest.raises(InsufficientScope) as refused:
-            require_scopes(tenant=tenant, principal=principal, needed=needed, client_ip="10.0.0.9")
+            async_to_sync(authorize)(
+                tenant=tenant, principal=principal, needed=needed, client_ip="10.0.0.9"
+            )
         assert refused.value.scopes == needed and refused.value.http_status == 403
         record = AuditLog.objects.get(action="auth.insufficient_scope")
         assert record.outcome == AuditLog.Outcome.DENIED

@@ -20,13 +20,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from mcpserver.conf import mcp_settings
+from mcpserver.protocol.guard import mcp_stack
 from sessions_store.backends.base import entry_name
 from sessions_store.store import get_store
 from tenants import services
 from tenants.audit import Actor
 from tenants.auth import background, jwks, jwtkit, tenantcache, tokencache
 from tenants.auth.authenticator import authenticate, validate_jwt
-from tenants.auth.middleware import McpAuthMiddlewareStack
 from tenants.models import Tenant
 
 SLUG = "bench-auth"
@@ -85,7 +85,7 @@ def _middleware_call(authorization: str) -> tuple[Any, dict[str, Any], Any, Any]
         if message["type"] == "http.response.start" and message["status"] != 200:
             raise RuntimeError(f"the benchmark request was refused: {message['status']}")
 
-    return McpAuthMiddlewareStack(inner), scope, receive, send
+    return mcp_stack(inner), scope, receive, send
 
 
 class Command(BaseCommand):

@@ -1,0 +1,69 @@
+"""One JSON-RPC request on its way to a handler: who asks, in which era, and how to talk back.
+
+The endpoint and stdio build a ``Call``; the dispatcher and the method handlers know nothing
+of HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcpserver.eras import META_CAPABILITIES, META_LOG_LEVEL, Era
+from mcpserver.protocol.jsonrpc import Message
+from tenants.models import Tenant
+from tenants.principal import Principal
+from tools.context import LOG_LEVELS, Ask, Notify, ToolContext
+from tools.registry import Catalogue, catalogue_for
+
+
+async def _drop(method: str, params: dict[str, Any]) -> None:
+    return None
+
+
+@dataclass
+class Call:
+    tenant: Tenant
+    principal: Principal
+    toolsets: tuple[str, ...]
+    era: Era
+    message: Message
+    client_ip: str | None = None
+    # Session-era state (a JSON dict kept in the shared store), None when stateless.
+    session: dict[str, Any] | None = None
+    notify: Notify = _drop
+    ask: Ask | None = None
+
+    def __post_init__(self) -> None:
+        self.params: dict[str, Any] = self.message.params or {}
+        meta = self.params.get("_meta")
+        self.meta: Mapping[str, Any] = meta if isinstance(meta, Mapping) else {}
+
+    @property
+    def stateless(self) -> bool:
+        return self.era is Era.STATELESS
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return catalogue_for(self.toolsets)
+
+    def context(self) -> ToolContext:
+        meta = self.meta
+        if self.stateless:
+            capabilities = meta.get(META_CAPABILITIES) or {}
+            level = meta.get(META_LOG_LEVEL)
+        else:
+            session = self.session or {}
+            capabilities = session.get("capabilities") or {}
+            level = session.get("log_level")
+        token = meta.get("progressToken")
+        return ToolContext(
+            principal=self.principal,
+            era=self.era,
+            client_capabilities=capabilities if isinstance(capabilities, Mapping) else {},
+            progress_token=token if isinstance(token, str | int) else None,
+            log_level=level if level in LOG_LEVELS else None,
+            notify=self.notify,
+            ask=self.ask,
+        )

@@ -1,0 +1,153 @@
+"""POST, GET and DELETE in the session era (2025-11-25 and older).
+
+``initialize`` creates a session in the shared store and names it in ``Mcp-Session-Id``;
+every later request names it, and may land on any instance.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable
+from typing import Any
+
+from mcpserver.eras import SESSION_DEFAULT_VERSION, SESSION_VERSIONS, Era
+from mcpserver.errors import (
+    InvalidParams,
+    InvalidRequest,
+    MethodNotAllowed,
+    MethodNotFound,
+    NotAcceptable,
+    SessionNotFound,
+    SessionRequired,
+)
+from mcpserver.protocol import dispatcher, relay, sessions, streams
+from mcpserver.protocol.answering import notifier, run
+from mcpserver.protocol.call import Call
+from mcpserver.protocol.http import Exchange
+from mcpserver.protocol.jsonrpc import Message, dumps, notification, result_message
+from mcpserver.protocol.sse import Reply
+
+
+def _check_version(exchange: Exchange) -> str:
+    version = exchange.headers.get("mcp-protocol-version")
+    if version is None:
+        return SESSION_DEFAULT_VERSION
+    if version not in SESSION_VERSIONS:
+        raise InvalidRequest(f"Unsupported MCP-Protocol-Version: {version}")
+    return version
+
+
+async def _session(exchange: Exchange) -> tuple[str, dict[str, Any]]:
+    session_id = exchange.headers.get("mcp-session-id")
+    if not session_id:
+        raise SessionRequired()
+    session = await sessions.load(exchange.tenant_id, session_id, exchange.principal)
+    if session is None:
+        raise SessionNotFound()
+    return session_id, session
+
+
+def _call(exchange: Exchange, message: Message, **extra: Any) -> Call:
+    return Call(
+        tenant=exchange.tenant,
+        principal=exchange.principal,
+        toolsets=exchange.toolsets,
+        era=Era.SESSION,
+        message=message,
+        client_ip=exchange.client_ip,
+        **extra,
+    )
+
+
+async def post(exchange: Exchange, message: Message) -> None:
+    if message.method == "initialize" and message.kind == "request":
+        await _initialize(exchange, message)
+        return
+    _check_version(exchange)
+    session_id, session = await _session(exchange)
+    tenant_id = exchange.tenant_id
+    if message.kind == "response":
+        await relay.deliver_answer(tenant_id, session_id, message.raw)
+        await exchange.respond(202)
+        return
+    if message.kind == "notification":
+        if message.method == "notifications/cancelled":
+            await relay.deliver_cancel(tenant_id, session_id, message.params)
+        await exchange.respond(202)
+        return
+    if not dispatcher.knows(message.method, Era.SESSION):
+        raise MethodNotFound(f"Method not found: {message.method}")
+    before = dict(session)
+    sessions.touch(session)
+    reply = Reply(
+        exchange.send,
+        accepts_sse=exchange.accepts("text/event-stream"),
+        log=sessions.stream_logger(tenant_id, sessions.new_stream_id(session_id)),
+        on_stream=exchange.on_stream,
+        prime=session.get("version") == SESSION_VERSIONS[0],
+    )
+    call = _call(
+        exchange,
+        message,
+        session=session,
+        notify=notifier(reply),
+        ask=relay.asker(tenant_id, session_id, reply),
+    )
+
+    async def save_changes() -> None:
+        if session != before:
+            await sessions.save(tenant_id, session_id, session)
+
+    def cancellable(work: Awaitable[dict[str, Any]]) -> Awaitable[dict[str, Any]]:
+        return relay.run_cancellable(tenant_id, session_id, message.id, work)
+
+    await run(call, reply, before_answer=save_changes, cancellable=cancellable)
+
+
+async def _initialize(exchange: Exchange, message: Message) -> None:
+    params = message.params or {}
+    caps = params.get("capabilities")
+    if not isinstance(params.get("protocolVersion"), str) or not isinstance(caps, dict):
+        raise InvalidParams("Invalid params: protocolVersion and capabilities are required")
+    result = await dispatcher.dispatch(_call(exchange, message))
+    session_id = secrets.token_urlsafe(24)
+    await sessions.save(
+        exchange.tenant_id,
+        session_id,
+        sessions.new_session(exchange.principal, result["protocolVersion"], caps),
+    )
+    await exchange.respond(
+        200, result_message(message.id, result), [(b"mcp-session-id", session_id.encode())]
+    )
+
+
+async def get(exchange: Exchange) -> None:
+    if "mcp-session-id" not in exchange.headers:
+        raise MethodNotAllowed("POST")
+    if not exchange.accepts("text/event-stream"):
+        raise NotAcceptable()
+    session_id, _session_state = await _session(exchange)
+    tenant_id = exchange.tenant_id
+    replay: list[bytes] = []
+    last = exchange.headers.get("last-event-id")
+    if last:
+        replay = await sessions.replay(tenant_id, session_id, last)
+
+    async def deliver(method: str, params: dict[str, Any]) -> bytes | None:
+        if method == "notifications/resources/updated":
+            current = await sessions.load(tenant_id, session_id, exchange.principal)
+            if current is None or params.get("uri") not in (current.get("subscriptions") or []):
+                return None
+        return dumps(notification(method, params))
+
+    await streams.relay_announcements(exchange, replay, deliver)
+
+
+async def delete(exchange: Exchange) -> None:
+    session_id = exchange.headers.get("mcp-session-id")
+    if not session_id:
+        raise MethodNotAllowed("POST")
+    if await sessions.load(exchange.tenant_id, session_id, exchange.principal) is None:
+        raise SessionNotFound()
+    await sessions.end(exchange.tenant_id, session_id)
+    await exchange.respond(204)

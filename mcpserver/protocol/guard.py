@@ -1,0 +1,152 @@
+"""Transport security in front of the MCP endpoint, outermost in the ASGI stack.
+
+``TransportGuard(inner)``: gives the request its id (echoed as ``X-Request-ID``, carried by
+every log line and audit record); checks the Host header against ALLOWED_HOSTS and a present
+Origin against the allowed origins (403, DNS-rebinding protection); answers CORS preflights
+and lets browser clients on an allowed origin read the responses. Any ``McpError`` the inner
+application raises before it starts its response (the tenant resolver and the authenticator
+refuse that way) is answered here, by the one translator.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.http.request import split_domain_port, validate_host
+
+from mcpserver.conf import mcp_settings
+from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
+from mcpserver.errors import HostNotAllowed, McpError, OriginNotAllowed
+from mcpserver.protocol.http import Send, send_error, send_response
+from tenants.auth.middleware import McpAuthMiddleware
+
+Scope = dict[str, Any]
+_LOOPBACK_DEBUG_HOSTS = [".localhost", "localhost", "127.0.0.1", "[::1]"]
+_CORS_ALLOW_HEADERS = (
+    b"authorization, content-type, accept, last-event-id, mcp-protocol-version, "
+    b"mcp-session-id, mcp-method, mcp-name"
+)
+_CORS_EXPOSE_HEADERS = b"www-authenticate, mcp-session-id, mcp-protocol-version"
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def origin_allowed(origin: str) -> bool:
+    origin = origin.rstrip("/").lower()
+    if origin == _origin_of(mcp_settings.PUBLIC_URL):
+        return True
+    if origin in {_origin_of(o) for o in mcp_settings.ALLOWED_ORIGINS}:
+        return True
+    if settings.DEBUG:
+        parts = urlsplit(origin)
+        return parts.scheme in {"http", "https"} and is_loopback_host(parts.hostname or "")
+    return False
+
+
+def host_allowed(host: str | None) -> bool:
+    return bool(host) and _host_allowed(host)
+
+
+# Clients send a handful of distinct Host values: answer each once, until settings change.
+@lru_cache(maxsize=256)
+def _host_allowed(host: str) -> bool:
+    domain, _port = split_domain_port(host)
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = _LOOPBACK_DEBUG_HOSTS
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def _forget_hosts(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"ALLOWED_HOSTS", "DEBUG"}:
+        _host_allowed.cache_clear()
+
+
+setting_changed.connect(_forget_hosts)
+
+
+def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def send_with_headers(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return send_with_headers
+
+
+def _cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-expose-headers", _CORS_EXPOSE_HEADERS),
+        (b"vary", b"origin"),
+    ]
+
+
+_PREFLIGHT_HEADERS = [
+    (b"access-control-allow-methods", b"GET, POST, DELETE"),
+    (b"access-control-allow-headers", _CORS_ALLOW_HEADERS),
+    (b"access-control-max-age", b"600"),
+]
+
+
+class TransportGuard:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        request_id = request_id_from_header(header(scope, b"x-request-id"))
+        token = request_id_var.set(request_id)
+        try:
+            send = _adding_headers(send, [(b"x-request-id", request_id.encode("ascii"))])
+            await self._guarded(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+
+    async def _guarded(self, scope: Scope, receive: Any, send: Send) -> None:
+        if not host_allowed(header(scope, b"host")):
+            await send_error(send, HostNotAllowed())
+            return
+        origin = header(scope, b"origin")
+        if origin is not None:
+            if not origin_allowed(origin):
+                await send_error(send, OriginNotAllowed())
+                return
+            send = _adding_headers(send, _cors_headers(origin))
+            if scope.get("method") == "OPTIONS" and header(scope, b"access-control-request-method"):
+                await send_response(send, 204, b"", _PREFLIGHT_HEADERS)  # carries no credential
+                return
+        started = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.inner(scope, receive, tracked)
+        except McpError as refusal:
+            if started:
+                raise
+            await send_error(send, refusal)
+
+
+def mcp_stack(inner: Any) -> TransportGuard:
+    """The MCP route's middleware: transport security, then who is asking, then ``inner``."""
+    return TransportGuard(McpAuthMiddleware(inner))

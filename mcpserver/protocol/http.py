@@ -1,0 +1,104 @@
+"""The HTTP side of one exchange: what the endpoint reads from the ASGI scope, and the one
+place responses are written (``send_response`` for whole answers, ``start_stream`` and
+``send_chunk`` for SSE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from mcpserver.eras import Era
+from mcpserver.errors import Headers
+from mcpserver.protocol.jsonrpc import RequestId, dumps
+from mcpserver.protocol.translator import answer
+from tenants.principal import Principal
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+HeaderSeq = Sequence[tuple[bytes, bytes]]
+
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+JSON_HEADERS: Headers = [(b"content-type", b"application/json")]
+
+# The headers the protocol reads (ASGI names are lowercase).
+PROTOCOL_HEADERS = frozenset(
+    {
+        b"accept",
+        b"content-type",
+        b"mcp-protocol-version",
+        b"mcp-method",
+        b"mcp-name",
+        b"mcp-session-id",
+        b"last-event-id",
+    }
+)
+
+
+async def send_response(
+    send: Send, status: int, body: bytes = b"", headers: HeaderSeq = ()
+) -> None:
+    """A whole response: JSON when there is a body, none otherwise."""
+    length = [(b"content-length", str(len(body)).encode())]
+    start = (JSON_HEADERS + length if body else []) + list(headers)
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def start_stream(send: Send, headers: HeaderSeq = ()) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + list(headers)}
+    )
+
+
+async def send_chunk(send: Send, data: bytes, *, more: bool = True) -> None:
+    await send({"type": "http.response.body", "body": data, "more_body": more})
+
+
+async def send_error(
+    send: Send, exc: BaseException, ident: RequestId | None = None, *, era: Era | None = None
+) -> None:
+    """Any error, answered as the translator says."""
+    reply = answer(exc, ident, era=era)
+    body = dumps(reply.body) if reply.body is not None else b""
+    await send_response(send, reply.status, body, reply.headers)
+
+
+class Exchange:
+    """One HTTP request to the MCP endpoint, after the transport guard and authentication
+    (``scope`` carries ``tenant``, ``principal`` and ``client_ip``)."""
+
+    def __init__(
+        self, scope: Mapping[str, Any], send: Send, on_stream: Callable[[], None] | None = None
+    ) -> None:
+        self.scope = scope
+        self.send = send
+        # Called when a response turns into a stream that stays open (SSE).
+        self.on_stream = on_stream or (lambda: None)
+        self.headers: dict[str, str] = {
+            key.decode(): value.decode("latin-1")
+            for key, value in scope.get("headers") or ()
+            if key in PROTOCOL_HEADERS
+        }
+        self.principal: Principal = scope["principal"]
+        self.tenant = scope["tenant"]
+        self.tenant_id: int = self.tenant.id
+        self.toolsets: tuple[str, ...] = tuple(self.tenant.enabled_toolsets or ())
+        self.client_ip: str | None = scope.get("client_ip")
+
+    def accepts(self, media: str) -> bool:
+        accept = self.headers.get("accept", "")
+        return media in accept or "*/*" in accept
+
+    async def respond(
+        self, status: int, body: dict[str, Any] | None = None, headers: HeaderSeq = ()
+    ) -> None:
+        await send_response(self.send, status, dumps(body) if body is not None else b"", headers)
+
+    async def fail(
+        self, exc: BaseException, ident: RequestId | None = None, *, era: Era | None = None
+    ) -> None:
+        await send_error(self.send, exc, ident, era=era)
