@@ -51,6 +51,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 # SQLite first, then the same suite on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services).
 pytest: $(VENV)/.dev
