@@ -180,11 +180,11 @@ def main() -> None:
         Target("uvicorn official SDK", [*UVICORN, "--lifespan", "on"], "/mcp", authorized=False),
     ]
     apps = [
-        "benchmarks.apps:bare",
+        "benchmarks.reference_apps:bare",
         "mcpserver.asgi:application",
-        "benchmarks.apps:bare",
+        "benchmarks.reference_apps:bare",
         "mcpserver.asgi:application",
-        "benchmarks.apps:sdk",
+        "benchmarks.reference_apps:sdk",
     ]
     try:
         for target, app in zip(targets, apps, strict=True):

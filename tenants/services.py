@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mcpserver.conf import mcp_settings
-from tenants import apikeys
+from tenants import key_material
 from tenants.audit import Actor, audit_record
 from tenants.auth.revocation import clear_groups_on_commit
 from tenants.models import ApiKey, IdentityProvider, Tenant
@@ -190,11 +190,11 @@ def api_key_create(
     """Create a key and return it with its raw secret, which exists only in this return value."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
-    material = apikeys.generate_key()
+    material = key_material.generate_key()
     key = ApiKey(
         tenant=tenant,
         name=name,
-        public_id=apikeys.generate_public_id(),
+        public_id=key_material.generate_public_id(),
         digest=material.digest,
         last_four=material.last_four,
         scopes=list(scopes or []),

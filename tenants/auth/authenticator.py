@@ -13,7 +13,7 @@ from typing import Any
 
 from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
-from tenants import apikeys as key_material
+from tenants import key_material
 from tenants.auth import apikeys, auditing, jwks, jwtkit, tokencache
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
 from tenants.models import IdentityProvider, Tenant

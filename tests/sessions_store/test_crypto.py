@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -88,11 +89,21 @@ def test_development_key_only_in_debug_mode() -> None:
         get_keyring()
 
 
+def _deflate_v1(value: bytes) -> bytes:
+    packer = zlib.compressobj(
+        6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, codec._DICTIONARY_V1
+    )
+    return b"\0\0\0\0" + bytes([codec.DEFLATE_V1]) + packer.compress(value) + packer.flush()
+
+
 def test_codec_round_trip_and_unknown_codec() -> None:
-    principal = b'{"tenant_id":1,"subject":"u","scopes":["tools:read","tools:call"]}' * 2
+    principal = (
+        b'{"s":"apikey:ak_1","m":"api_key","sc":["tools:read"],"e":null,"x":null,"c":"ak_1"}'
+    )
     packed = codec.encode(principal, not_after=1234)
-    assert packed[4] == codec.DEFLATE_V1 and len(packed) < len(principal)
+    assert packed[4] == codec.DEFLATE_V2 and len(packed) < len(principal) // 2
     assert codec.decode(packed) == (principal, 1234)
+    assert codec.decode(_deflate_v1(principal)) == (principal, 0)  # written before V2
     assert codec.decode(codec.encode(b"short")) == (b"short", 0)
     assert codec.decode(b"\0\0\0\0\x07junk") is None
     assert codec.decode(b"\0\0\0\0" + bytes([codec.DEFLATE_V1]) + b"not deflate") is None

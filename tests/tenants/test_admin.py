@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from tenants import apikeys
+from tenants import key_material
 from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -69,9 +69,9 @@ def test_onboard_a_customer_start_to_finish(admin_client, caplog):
     match = re.search(rb'id="raw-api-key">([^<]+)<', response.content)
     assert match, response.content
     raw = match.group(1).decode()
-    assert apikeys.looks_like_api_key(raw)
+    assert key_material.looks_like_api_key(raw)
     key = ApiKey.objects.get(tenant=tenant)
-    assert key.digest == apikeys.digest_of(raw) and key.scopes == ["tools:read", "tools:call"]
+    assert key.digest == key_material.digest_of(raw) and key.scopes == ["tools:read", "tools:call"]
 
     # ... and never again: not in the list, the change page, the tenant page or the audit log.
     for url in (

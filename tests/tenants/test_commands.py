@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tenants import apikeys
+from tenants import key_material
 from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
 
 
@@ -49,7 +49,7 @@ class TestInProcess:
         )
         raw = out.rstrip("\n").splitlines()[-1]
         key = ApiKey.objects.get()
-        assert apikeys.looks_like_api_key(raw) and key.digest == apikeys.digest_of(raw)
+        assert key_material.looks_like_api_key(raw) and key.digest == key_material.digest_of(raw)
         assert key.scopes == ["a", "b"] and key.expires_at is not None
         assert out.count(raw) == 1
 
@@ -138,7 +138,7 @@ def test_onboarding_with_real_processes(cli_env):
     done = manage(cli_env, "create_api_key", "acme", "--name", "ci")
     assert done.returncode == 0, done.stderr
     raw = done.stdout.splitlines()[-1]
-    assert apikeys.looks_like_api_key(raw)
+    assert key_material.looks_like_api_key(raw)
     key_id = next(word for word in done.stdout.split() if word.startswith("ak_"))
     done = manage(cli_env, "revoke_api_key", key_id)
     assert done.returncode == 0 and "revoked" in done.stdout

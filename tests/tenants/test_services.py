@@ -6,7 +6,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from tenants import apikeys, services
+from tenants import key_material, services
 from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -98,10 +98,10 @@ class TestApiKey:
         key, raw = services.api_key_create(
             tenant=tenant, name="ci", scopes=["tools:read"], actor=actor
         )
-        assert raw.startswith("mcpk_") and apikeys.looks_like_api_key(raw)
+        assert raw.startswith("mcpk_") and key_material.looks_like_api_key(raw)
         assert len(raw) == len("mcpk_") + 43
         stored = ApiKey.objects.get(pk=key.pk)
-        assert stored.digest == apikeys.digest_of(raw)
+        assert stored.digest == key_material.digest_of(raw)
         assert stored.last_four == raw[-4:]
         for value in (str(stored), repr(stored), stored.display_hint):
             assert raw not in value
@@ -150,7 +150,7 @@ class TestApiKey:
     @override_settings(MCP_SERVER={"API_KEY_PREFIX": "acme_"})
     def test_prefix_is_configurable(self, actor, tenant):
         _, raw = services.api_key_create(tenant=tenant, name="ci", actor=actor)
-        assert raw.startswith("acme_") and apikeys.looks_like_api_key(raw)
+        assert raw.startswith("acme_") and key_material.looks_like_api_key(raw)
 
     @pytest.mark.parametrize(
         "candidate",
@@ -164,7 +164,7 @@ class TestApiKey:
         ],
     )
     def test_format_check_rejects_junk(self, candidate):
-        assert not apikeys.looks_like_api_key(candidate)
+        assert not key_material.looks_like_api_key(candidate)
 
 
 class TestIdentityProvider:

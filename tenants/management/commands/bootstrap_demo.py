@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import CommandParser
 
 from mcpserver.conf import mcp_settings
-from tenants import apikeys, selectors, services
+from tenants import key_material, selectors, services
 from tenants.management.base import OpsCommand
 from tenants.models import ApiKey
 
@@ -62,9 +62,11 @@ class Command(OpsCommand):
             raw = path.read_text().strip()
         except OSError:
             return None
-        if not apikeys.looks_like_api_key(raw):
+        if not key_material.looks_like_api_key(raw):
             return None
-        usable = ApiKey.objects.usable().filter(tenant_id=tenant_id, digest=apikeys.digest_of(raw))
+        usable = ApiKey.objects.usable().filter(
+            tenant_id=tenant_id, digest=key_material.digest_of(raw)
+        )
         return raw if usable.exists() else None
 
     @staticmethod
