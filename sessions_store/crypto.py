@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 
 from mcpserver.conf import mcp_settings
+from mcpserver.process import process_state
 from sessions_store import metrics
 
 VERSION = 1
@@ -128,20 +128,12 @@ def keys_from_settings() -> list[bytes]:
         raise ImproperlyConfigured("MCP_ENCRYPTION_KEYS holds a malformed key.") from exc
 
 
-_keyring: KeyRing | None = None
+_keyring = process_state.slot(
+    "sessions_store.keyring",
+    lambda: KeyRing(keys=keys_from_settings()),
+    settings={"MCP_SERVER", "SECRET_KEY", "DEBUG"},
+)
 
 
 def get_keyring() -> KeyRing:
-    global _keyring
-    if _keyring is None:
-        _keyring = KeyRing(keys=keys_from_settings())
-    return _keyring
-
-
-def _reset_keyring(*, setting: str, **kwargs: object) -> None:
-    global _keyring
-    if setting in {"MCP_SERVER", "SECRET_KEY", "DEBUG"}:
-        _keyring = None
-
-
-setting_changed.connect(_reset_keyring)
+    return _keyring.get()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
@@ -20,9 +19,9 @@ from typing import Any, TypeVar, cast
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.core.signals import setting_changed
 
 from mcpserver.conf import mcp_settings
+from mcpserver.process import process_state
 from sessions_store import codec, metrics
 from sessions_store.backends.base import Backend, entry_name, group_name, log_name
 from sessions_store.crypto import get_keyring, security_log
@@ -314,33 +313,14 @@ def build_store() -> Store:
     )
 
 
-_store: Store | None = None
-_store_lock = threading.Lock()
+# One store (and one listener thread) per process, even if threads race to build it.
+_store = process_state.slot(
+    "sessions_store.store",
+    build_store,
+    close=Store.close,
+    settings={"CACHES", "MCP_SERVER", "REDIS_URL"},
+)
 
 
 def get_store() -> Store:
-    global _store
-    store = _store
-    if store is None:
-        # One store (and one listener thread) per process, even if threads race to build it.
-        with _store_lock:
-            if _store is None:
-                _store = build_store()
-            store = _store
-    return store
-
-
-def reset_store() -> None:
-    global _store
-    with _store_lock:
-        if _store is not None:
-            _store.close()
-        _store = None
-
-
-def _on_setting_changed(*, setting: str, **kwargs: object) -> None:
-    if setting in {"CACHES", "MCP_SERVER", "REDIS_URL"}:
-        reset_store()
-
-
-setting_changed.connect(_on_setting_changed)
+    return _store.get()

@@ -2,14 +2,23 @@
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from mcpserver.process import process_state
 from tenants import services
 from tenants.audit import Actor
 from tenants.models import ApiKey, Tenant
+
+
+@pytest.fixture(autouse=True)
+def _forget_process_state() -> Iterator[None]:
+    """What a process keeps for itself (cached tenants, keys, the store) belongs to one test."""
+    process_state.reset()
+    yield
+    process_state.reset()
 
 
 @pytest.fixture

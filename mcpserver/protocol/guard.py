@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.http.request import split_domain_port, validate_host
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
 from mcpserver.errors import HostNotAllowed, McpError, OriginNotAllowed
+from mcpserver.process import process_state
 from mcpserver.protocol.http import Send, send_error, send_response
 from tenants.auth.middleware import McpAuthMiddleware
 
@@ -71,12 +71,9 @@ def _host_allowed(host: str) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
-def _forget_hosts(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"ALLOWED_HOSTS", "DEBUG"}:
-        _host_allowed.cache_clear()
-
-
-setting_changed.connect(_forget_hosts)
+process_state.on_reset(
+    "guard.allowed_hosts", _host_allowed.cache_clear, settings={"ALLOWED_HOSTS", "DEBUG"}
+)
 
 
 def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

@@ -9,17 +9,14 @@ from django.utils import timezone
 
 from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidToken
+from mcpserver.process import process_state
 from tenants import selectors
 from tenants.auth import background
 from tenants.models import ApiKey, Tenant
 from tenants.principal import AuthMethod, Principal
 
 # public id -> monotonic time of the last last_used_at write from this process
-_last_used_written: dict[str, float] = {}
-
-
-def reset() -> None:
-    _last_used_written.clear()
+_last_used_written: dict[str, float] = process_state.cache("apikeys.last_used_written")
 
 
 def _check(key: ApiKey | None, tenant: Tenant) -> ApiKey:

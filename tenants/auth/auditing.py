@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 from mcpserver.conf import mcp_settings
 from mcpserver.errors import AuthFailure
+from mcpserver.process import process_state
 from tenants.audit import Actor, audit_record
 from tenants.auth import background
 from tenants.models import AuditLog, Tenant
@@ -21,13 +22,8 @@ _MAX_SOURCES = 10_000
 _MAX_SEEN = 50_000
 
 # source address -> [window start, records written in window, records suppressed]
-_budget: dict[str, list[float]] = {}
-_seen: OrderedDict[str, None] = OrderedDict()
-
-
-def reset() -> None:
-    _budget.clear()
-    _seen.clear()
+_budget: dict[str, list[float]] = process_state.cache("auditing.budget")
+_seen: OrderedDict[str, None] = process_state.ordered("auditing.seen")
 
 
 def _allow(source: str) -> int | None:

@@ -29,6 +29,7 @@ from jwt import PyJWK
 from redis.exceptions import RedisError
 
 from mcpserver.conf import mcp_settings
+from mcpserver.process import process_state
 from sessions_store.store import get_store
 from tenants.auth import jwtkit
 from tenants.auth.tenantcache import ProviderConfig
@@ -81,26 +82,17 @@ class KeySet:
 
 # Counts network fetches of JWKS documents in this process (the benchmark shows it stays 0
 # while warm).
-stats = {"fetches": 0, "discoveries": 0}
+stats = process_state.counter("jwks.stats")
 
-_process: dict[int, KeySet] = {}
-_rechecked_at: dict[int, float] = {}
-_last_attempt: dict[int, float] = {}
-_failed_at: dict[int, float] = {}
-_inflight: dict[tuple[int, int], asyncio.Task[KeySet | None]] = {}
+_process: dict[int, KeySet] = process_state.cache("jwks.keysets")
+_rechecked_at: dict[int, float] = process_state.cache("jwks.rechecked_at")
+_last_attempt: dict[int, float] = process_state.cache("jwks.last_attempt")
+_failed_at: dict[int, float] = process_state.cache("jwks.failed_at")
+_inflight: dict[tuple[int, int], asyncio.Task[KeySet | None]] = process_state.cache("jwks.inflight")
 
 
 def store_key(provider_id: int) -> str:
     return f"jwks:{provider_id}"
-
-
-def forget_local() -> None:
-    """Drop this process's parsed keys and timers (tests; the shared entry stays)."""
-    _process.clear()
-    _rechecked_at.clear()
-    _last_attempt.clear()
-    _failed_at.clear()
-    _inflight.clear()
 
 
 # --- network -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from mcpserver.conf import mcp_settings
+from mcpserver.process import process_state
 from sessions_store.store import get_store
 from tenants.auth import background
 from tenants.models import IdentityProvider, Tenant
@@ -120,14 +121,8 @@ def _build(snapshot: dict[str, Any]) -> TenantConfig:
     return TenantConfig(tenant=tenant, providers=providers, rev=snapshot["rev"])
 
 
-_built: dict[str, TenantConfig] = {}
-_absent: dict[str, float] = {}
-
-
-def forget_local() -> None:
-    """Drop this process's memory of tenants (tests, and after a settings change)."""
-    _built.clear()
-    _absent.clear()
+_built: dict[str, TenantConfig] = process_state.cache("tenantcache.built")
+_absent: dict[str, float] = process_state.cache("tenantcache.absent")
 
 
 async def resolve(slug: str) -> TenantConfig | None:

@@ -63,6 +63,3 @@ def node_tools() -> Path:
     if not NODE.exists():
         pytest.fail("Node tools are missing: run bin/install-node-tools (make test does).")
     return NODE_TOOLS
-
-
-from tests.mcpserver.conftest import _forget_process_state  # noqa: E402, F401

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,19 +169,3 @@ def other_key(endpoint: Endpoint, make_api_key: Callable[..., Any]) -> str:
 
     _key, raw = make_api_key(Tenant.objects.get(slug=endpoint.slug), name="second")
     return str(raw)
-
-
-@pytest.fixture(autouse=True)
-def _forget_process_state() -> Iterator[None]:
-    """Tenants, keys and shared-store entries cached in this process belong to one test."""
-    from sessions_store import store as store_module
-    from tenants.auth import apikeys, auditing, jwks, tenantcache
-
-    def forget() -> None:
-        for reset in (jwks.forget_local, tenantcache.forget_local, auditing.reset, apikeys.reset):
-            reset()
-        store_module.reset_store()
-
-    forget()
-    yield
-    forget()

@@ -14,10 +14,11 @@ from django.core.cache import caches
 from django.test import override_settings
 from django_redis import get_redis_connection
 
+from mcpserver.process import process_state
 from sessions_store import store as store_module
 from sessions_store.cache_config import store_cache
 from tenants import services
-from tenants.auth import apikeys, auditing, background, jwks, tenantcache
+from tenants.auth import background
 from tenants.models import IdentityProvider, Tenant
 from tests.tenants.auth.echo import application
 from tests.tenants.auth.idp import LoopbackIdP, SigningKey, new_key
@@ -104,23 +105,13 @@ def shared_store(redis_url: str) -> Iterator[Any]:
     """The real two-tier store on the test Redis, emptied before and after."""
     with override_settings(CACHES=redis_caches(redis_url)):
         get_redis_connection("store").flushdb()
-        store_module.reset_store()
+        process_state.reset()
         store = store_module.get_store()
         wait_until_live(store)
         yield store
-        store_module.reset_store()
+        process_state.reset()
         get_redis_connection("store").flushdb()
         caches["default"].close()
-
-
-@pytest.fixture(autouse=True)
-def _forget_process_state() -> Iterator[None]:
-    for forget in (jwks.forget_local, tenantcache.forget_local, auditing.reset, apikeys.reset):
-        forget()
-    yield
-    for forget in (jwks.forget_local, tenantcache.forget_local, auditing.reset, apikeys.reset):
-        forget()
-    jwks.stats.update(fetches=0, discoveries=0)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django_redis import get_redis_connection
 
+from mcpserver.process import process_state
 from sessions_store import store as store_module
 from sessions_store.backends.base import entry_name
 from tenants.auth import jwks, jwtkit
@@ -72,7 +73,7 @@ class TestSharedKeys:
         )
         # Only plaintext can be written without the encryption key; the store refuses it.
         get_redis_connection("store").set(entry_name(jwks.store_key(provider.pk)), forged_entry)
-        store_module.reset_store()
+        process_state.reset()
         wait_until_live(store_module.get_store())
         token = idp.token(attacker, audience=tenant.resource_identifier)
         response = call("/mcp/acme", token=token)

@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from mcpserver.process import process_state
 from sessions_store import store as store_module
 from sessions_store.backends.base import entry_name
 from tenants import services
-from tenants.auth import jwks, tokencache
+from tenants.auth import tokencache
 from tenants.models import ApiKey, AuditLog, Tenant
 from tests.tenants.auth.conftest import wait_until_live
 from tests.tenants.auth.idp import hmac_token, new_key, unsigned_token
@@ -148,12 +149,12 @@ class AuthPathContract:
             while other.cache.get(entry_name(key)) is not None:
                 assert time.monotonic() - started < 1.0, "revocation took over a second"
                 time.sleep(0.01)
-            store_module._store = other  # requests are now answered by the other instance
+            store_module._store.replace(other)  # requests are now answered by the other instance
             response = call("/mcp/acme", token=credential)
             assert response.status == 401
             assert response.challenge == challenge("invalid_token", path.revoked_description)
         finally:
-            store_module._store = original
+            store_module._store.replace(original)
             other.close()
 
     def test_failures_are_audited_but_a_flood_is_capped(self, path, call):
@@ -391,8 +392,7 @@ class JwtContract(AuthPathContract):
         assert call("/mcp/acme", token=path.good()).status == 200
         assert path.idp.jwks_hits == 1
         # A new instance: empty process memory, a new store object, the same Redis.
-        jwks.forget_local()
-        store_module.reset_store()
+        process_state.reset()
         wait_until_live(store_module.get_store())
         assert call("/mcp/acme", token=path.good()).status == 200
         assert path.idp.jwks_hits == 1

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from mcpserver.process import process_state
 from tenants.auth import tenantcache, tokencache
 from tenants.models import Tenant
 
@@ -46,11 +47,10 @@ def test_redis_down_means_full_validation_not_failure(
 ):
     from django.test import override_settings
 
-    from sessions_store import store as store_module
     from tests.tenants.auth.conftest import redis_caches
 
     with override_settings(CACHES=redis_caches(f"unix://{tmp_path}/no-redis.sock")):
-        store_module.reset_store()
+        process_state.reset()
         try:
             tenant = make_tenant("acme")
             _, raw = make_api_key(tenant)
@@ -62,4 +62,4 @@ def test_redis_down_means_full_validation_not_failure(
             forged = raw[:-1] + ("B" if raw.endswith("A") else "A")
             assert call("/mcp/acme", token=forged).status == 401
         finally:
-            store_module.reset_store()
+            process_state.reset()
