@@ -4,7 +4,9 @@ import ipaddress
 import itertools
 import os
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar
+from typing import Any
 
 from mcpserver.conf import mcp_settings
 
@@ -32,6 +34,14 @@ def request_id_from_header(value: str | None) -> str:
     if value and _REQUEST_ID_RE.match(value):
         return value
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """One header of an ASGI scope (names are lowercase bytes), decoded as latin-1."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def is_loopback_host(host: str) -> bool:

@@ -22,7 +22,6 @@ from mcpserver.errors import (
 )
 from mcpserver.protocol import dispatcher, relay, sessions, streams
 from mcpserver.protocol.answering import notifier, run
-from mcpserver.protocol.call import Call
 from mcpserver.protocol.http import Exchange
 from mcpserver.protocol.jsonrpc import Message, dumps, notification, result_message
 from mcpserver.protocol.sse import Reply
@@ -45,18 +44,6 @@ async def _session(exchange: Exchange) -> tuple[str, dict[str, Any]]:
     if session is None:
         raise SessionNotFound()
     return session_id, session
-
-
-def _call(exchange: Exchange, message: Message, **extra: Any) -> Call:
-    return Call(
-        tenant=exchange.tenant,
-        principal=exchange.principal,
-        toolsets=exchange.toolsets,
-        era=Era.SESSION,
-        message=message,
-        client_ip=exchange.client_ip,
-        **extra,
-    )
 
 
 async def post(exchange: Exchange, message: Message) -> None:
@@ -86,9 +73,9 @@ async def post(exchange: Exchange, message: Message) -> None:
         on_stream=exchange.on_stream,
         prime=session.get("version") == SESSION_VERSIONS[0],
     )
-    call = _call(
-        exchange,
+    call = exchange.call(
         message,
+        Era.SESSION,
         session=session,
         notify=notifier(reply),
         ask=relay.asker(tenant_id, session_id, reply),
@@ -109,7 +96,7 @@ async def _initialize(exchange: Exchange, message: Message) -> None:
     caps = params.get("capabilities")
     if not isinstance(params.get("protocolVersion"), str) or not isinstance(caps, dict):
         raise InvalidParams("Invalid params: protocolVersion and capabilities are required")
-    result = await dispatcher.dispatch(_call(exchange, message))
+    result = await dispatcher.dispatch(exchange.call(message, Era.SESSION))
     session_id = secrets.token_urlsafe(24)
     await sessions.save(
         exchange.tenant_id,

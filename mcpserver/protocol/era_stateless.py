@@ -6,7 +6,6 @@ from mcpserver.eras import Era
 from mcpserver.errors import HeaderMismatch, MethodNotFound
 from mcpserver.protocol import dispatcher, streams
 from mcpserver.protocol.answering import notifier, run
-from mcpserver.protocol.call import Call
 from mcpserver.protocol.http import Exchange
 from mcpserver.protocol.inbound import declared_version, require_supported
 from mcpserver.protocol.jsonrpc import Message
@@ -45,13 +44,4 @@ async def post(exchange: Exchange, message: Message) -> None:
         accepts_sse=exchange.accepts("text/event-stream"),
         on_stream=exchange.on_stream,
     )
-    call = Call(
-        tenant=exchange.tenant,
-        principal=exchange.principal,
-        toolsets=exchange.toolsets,
-        era=Era.STATELESS,
-        message=message,
-        client_ip=exchange.client_ip,
-        notify=notifier(reply),
-    )
-    await run(call, reply)
+    await run(exchange.call(message, Era.STATELESS, notify=notifier(reply)), reply)

@@ -19,6 +19,7 @@ from django.http.request import split_domain_port, validate_host
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
+from mcpserver.context import scope_header as header
 from mcpserver.errors import HostNotAllowed, McpError, OriginNotAllowed
 from mcpserver.process import process_state
 from mcpserver.protocol.http import Send, send_error, send_response
@@ -31,13 +32,6 @@ _CORS_ALLOW_HEADERS = (
     b"mcp-session-id, mcp-method, mcp-name"
 )
 _CORS_EXPOSE_HEADERS = b"www-authenticate, mcp-session-id, mcp-protocol-version"
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def _origin_of(url: str) -> str:

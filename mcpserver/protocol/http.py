@@ -10,7 +10,8 @@ from typing import Any
 
 from mcpserver.eras import Era
 from mcpserver.errors import Headers
-from mcpserver.protocol.jsonrpc import RequestId, dumps
+from mcpserver.protocol.call import Call
+from mcpserver.protocol.jsonrpc import Message, RequestId, dumps
 from mcpserver.protocol.translator import answer
 from tenants.principal import Principal
 
@@ -88,6 +89,18 @@ class Exchange:
         self.tenant_id: int = self.tenant.id
         self.toolsets: tuple[str, ...] = tuple(self.tenant.enabled_toolsets or ())
         self.client_ip: str | None = scope.get("client_ip")
+
+    def call(self, message: Message, era: Era, **extra: Any) -> Call:
+        """The dispatcher's view of this exchange for ``message``."""
+        return Call(
+            tenant=self.tenant,
+            principal=self.principal,
+            toolsets=self.toolsets,
+            era=era,
+            message=message,
+            client_ip=self.client_ip,
+            **extra,
+        )
 
     def accepts(self, media: str) -> bool:
         accept = self.headers.get("accept", "")

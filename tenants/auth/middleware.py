@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
+from mcpserver.context import scope_header
 from mcpserver.errors import AuthFailure, InvalidCredentialRequest, TenantNotFound
 from tenants.auth import auditing, tenantcache
 from tenants.auth.authenticator import authenticate
@@ -23,13 +24,6 @@ Scope = dict[str, Any]
 # Query parameters that carry credentials in other APIs; none is accepted here (RFC 6750
 # section 2.3 is not supported: URLs end up in logs and browser history).
 _CREDENTIAL_PARAMS = frozenset({"access_token", "token", "api_key", "apikey", "key", "bearer"})
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def _credential_in_query(query_string: bytes) -> bool:
@@ -56,7 +50,9 @@ class McpAuthMiddleware:
             raise TenantNotFound()
         tenant = config.tenant
         client = scope.get("client") or (None, None)
-        ip = trusted_client_ip(peer=client[0], forwarded_for=_header(scope, b"x-forwarded-for"))
+        ip = trusted_client_ip(
+            peer=client[0], forwarded_for=scope_header(scope, b"x-forwarded-for")
+        )
         try:
             if _credential_in_query(scope.get("query_string", b"")):
                 refused = InvalidCredentialRequest(
@@ -65,7 +61,9 @@ class McpAuthMiddleware:
                 )
                 auditing.failure(tenant=tenant, client_ip=ip, failure=refused)
                 raise refused
-            principal = await authenticate(config, _header(scope, b"authorization"), client_ip=ip)
+            principal = await authenticate(
+                config, scope_header(scope, b"authorization"), client_ip=ip
+            )
         except AuthFailure as failure:
             raise failure.with_challenge(
                 unauthorized_challenge(tenant, failure.error, failure.description)

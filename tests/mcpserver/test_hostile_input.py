@@ -107,6 +107,7 @@ def test_subscriptions_are_bounded_and_unknown_resources_refused(endpoint: Endpo
     known = endpoint.legacy(session, "resources/subscribe", {"uri": "test://static-text"})
     assert known.json()["result"] == {}
     state = get_store().get_json(f"mcp:session:{_tenant_id(endpoint)}:{session}")
+    assert isinstance(state, dict)
     assert state["subscriptions"] == ["test://static-text"]
     assert len(json.dumps(state)) < 2000
 
