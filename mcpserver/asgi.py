@@ -1,7 +1,10 @@
 """ASGI entry point: ``daphne -b 127.0.0.1 -p 8000 mcpserver.asgi:application``.
 
 The project's system checks run here, before the first connection: a production server with
-no secret key or encryption key refuses to start instead of failing its first request.
+no secret key or encryption key refuses to start instead of failing its first request. Daphne
+gets its guards here too (``mcpserver.daphne_guard``: bodies capped as they arrive, slow and
+idle connections closed, credentials kept out of its access log), so the plain documented
+command is safe; under uvicorn they are inert.
 """
 
 import gc
@@ -23,6 +26,11 @@ if _errors:
     )
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from mcpserver import daphne_guard  # noqa: E402
+
+daphne_guard.install()
+
 from django.urls import re_path  # noqa: E402
 
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402

@@ -35,6 +35,12 @@ DEFAULTS: dict[str, Any] = {
     # URI accepted in one.
     "MAX_SUBSCRIPTIONS": 100,
     "MAX_URI_LENGTH": 2048,
+    # Under daphne (mcpserver.daphne_guard): a request's line, headers and body must all arrive
+    # within this many seconds of its first byte, or it gets 408 and the connection is closed.
+    "HTTP_REQUEST_TIMEOUT": 30,
+    # Under daphne: a connection with no request in progress is closed after this many idle
+    # seconds (a response being sent, an SSE stream included, is never cut by it).
+    "HTTP_KEEPALIVE_TIMEOUT": 20,
     # Items per page in tools/list, resources/list, prompts/list ...
     "PAGE_SIZE": 100,
     # Legacy (2025-11-25) sessions and their resumable stream logs live this long unused.

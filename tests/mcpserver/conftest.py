@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
+from django.conf import settings
 
 from mcpserver.eras import META_CAPABILITIES, META_LOG_LEVEL, META_VERSION
 
+ROOT = Path(settings.BASE_DIR)
 MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
 NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
@@ -169,3 +178,81 @@ def other_key(endpoint: Endpoint, make_api_key: Callable[..., Any]) -> str:
 
     _key, raw = make_api_key(Tenant.objects.get(slug=endpoint.slug), name="second")
     return str(raw)
+
+
+# --- The server as operators start it: a real daphne process ---------------------------------
+
+
+def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MCP_", "DATABASE_"))
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/serve.sqlite3"
+    env.update(extra)
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@dataclass
+class Served:
+    """A running daphne: its base URL, port, and everything it wrote to stdout and stderr."""
+
+    base: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_for(url: str, served: Served, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if served.proc.poll() is not None:
+            raise AssertionError(f"server exited: {served.output()}")
+        try:
+            get(url)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def start_daphne(env: dict[str, str], port: int, log: Path, *options: str) -> Served:
+    """``daphne -b 127.0.0.1 -p PORT mcpserver.asgi:application``, as documented."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", *options, "-b", "127.0.0.1", "-p", str(port),
+             "mcpserver.asgi:application"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    served = Served(base=f"http://127.0.0.1:{port}", port=port, proc=proc, log=log)
+    wait_for(served.base + "/healthz", served)
+    return served
+
+
+def stop_daphne(served: Served) -> None:
+    served.proc.terminate()
+    served.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def daphne(free_port: int, tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    running: list[Served] = []
+
+    def start(env: dict[str, str], *options: str) -> Served:
+        running.append(start_daphne(env, free_port, tmp_path / "daphne.log", *options))
+        return running[-1]
+
+    yield start
+    for served in running:
+        stop_daphne(served)
