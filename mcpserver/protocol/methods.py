@@ -31,8 +31,8 @@ from tools.context import LOG_LEVELS, InputRequired, ToolContext
 from tools.registry import ResourceTemplate, Tool
 
 
-def capabilities(era: Era) -> dict[str, Any]:
-    """The same in both eras today; the argument is where a future revision would differ."""
+def capabilities() -> dict[str, Any]:
+    """What the server offers; the same in both eras."""
     return {
         "tools": {"listChanged": True},
         "resources": {"listChanged": True, "subscribe": True},
@@ -270,7 +270,7 @@ async def initialize(call: Call) -> dict[str, Any]:
     version = requested if requested in SESSION_VERSIONS else LATEST_SESSION_VERSION
     return {
         "protocolVersion": version,
-        "capabilities": capabilities(Era.SESSION),
+        "capabilities": capabilities(),
         "serverInfo": SERVER_INFO,
         "instructions": call.catalogue.instructions or "Multi-tenant MCP server.",
     }
@@ -279,7 +279,7 @@ async def initialize(call: Call) -> dict[str, Any]:
 async def server_discover(call: Call) -> dict[str, Any]:
     result: dict[str, Any] = {
         "supportedVersions": list(SUPPORTED_VERSIONS),
-        "capabilities": capabilities(Era.STATELESS),
+        "capabilities": capabilities(),
     }
     if call.catalogue.instructions:
         result["instructions"] = call.catalogue.instructions
