@@ -214,5 +214,9 @@ LOGGING = {
         "django": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
         # Access lines carry nothing the audit log and metrics do not; keep them at WARNING.
         "django.channels.server": {"level": "WARNING"},
+        # The HTTP client logs every request's full URL at INFO, query string included (where
+        # an upstream API may carry a secret); tenants.outbound logs what it needs, safely.
+        "httpx2": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
     },
 }

@@ -34,6 +34,7 @@ class ProviderConfig:
     org_claim: str
     org_value: str
     scopes_claim: str
+    allow_private_network: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ def provider_fields(provider: IdentityProvider) -> dict[str, Any]:
         "org_claim": provider.org_claim,
         "org_value": provider.org_value,
         "scopes_claim": provider.scopes_claim,
+        "allow_private_network": provider.allow_private_network,
     }
 
 
