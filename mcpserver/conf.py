@@ -67,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_REFETCH_COOLDOWN": 60,
     # Network timeout for discovery and JWKS requests, in seconds.
     "JWKS_FETCH_TIMEOUT": 5.0,
+    # Retry-After (seconds) on the 503 answered while the database cannot be reached.
+    "DATABASE_RETRY_AFTER": 5,
     # --- Outbound requests (tenants.outbound) ---
     # Networks (CIDR strings) every outbound request may reach besides public addresses, e.g.
     # an internal identity provider's subnet. Per destination, an identity provider's

@@ -94,6 +94,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails the connection within seconds, not after the kernel's
+    # minutes of TCP retries: requests that need the database wait at most this long for 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: optional. Unset, the embedded default keeps shared state in the database.

@@ -21,10 +21,11 @@ from django.http.request import split_domain_port, validate_host
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
 from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
-from tenants.auth import auditing, tenantcache
+from tenants.auth import auditing, outage, tenantcache
 from tenants.auth.authenticator import authenticate
 from tenants.auth.challenges import insufficient_scope_headers, unauthorized_headers
 from tenants.auth.errors import AuthFailure, InsufficientScope, InvalidRequest
+from tenants.auth.outage import DatabaseUnavailable
 
 Scope = dict[str, Any]
 Receive = Any
@@ -171,8 +172,11 @@ class McpAuthMiddleware:
         # Every log line and audit record of this request carries its id, echoed to the client.
         request_id = request_id_from_header(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
+        send = _with_request_id(send, request_id)
         try:
-            await self._guarded(scope, receive, _with_request_id(send, request_id))
+            await self._guarded(scope, receive, send)
+        except DatabaseUnavailable:  # raised by tenant resolution or authentication only
+            await _respond(send, 503, outage.BODY, outage.asgi_headers())
         finally:
             request_id_var.reset(token)
 

@@ -12,11 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from mcpserver.conf import mcp_settings
 from sessions_store.store import get_store
-from tenants.auth import background
+from tenants.auth import background, outage
 from tenants.models import IdentityProvider, Tenant
 
 # How long an unknown or suspended slug is answered from memory (creation and reactivation
@@ -106,8 +104,13 @@ def _store_then_verify(slug: str, snapshot: dict[str, Any]) -> None:
         groups=groups_for(snapshot["tenant"]["id"], [p["id"] for p in snapshot["providers"]]),
     )
     # A suspension or provider change that committed after the snapshot was read cleared the
-    # groups before this write: read again now that the entry exists, and drop it if stale.
-    if not _same(_snapshot(slug), snapshot):
+    # groups before this write: read again now that the entry exists, and drop it if stale
+    # (or if the database cannot say: an entry that was not verified is not kept).
+    try:
+        fresh = _snapshot(slug)
+    except outage.OUTAGE_ERRORS:
+        fresh = None
+    if not _same(fresh, snapshot):
         store.delete(cache_key(slug))
 
 
@@ -134,7 +137,8 @@ def forget_local() -> None:
 
 async def resolve(slug: str) -> TenantConfig | None:
     """The active tenant named ``slug`` with its enabled providers, or None (unknown or
-    suspended: the caller answers both the same way)."""
+    suspended: the caller answers both the same way). Raises ``DatabaseUnavailable`` when
+    the tenant is not cached and the database cannot be asked."""
     if _absent.get(slug, 0.0) > time.monotonic():
         return None
 
@@ -146,7 +150,7 @@ async def resolve(slug: str) -> TenantConfig | None:
     config = await get_store().aget_view(cache_key(slug), from_cache)
     if config is not None:
         return config
-    snapshot = await database_sync_to_async(_snapshot)(slug)
+    snapshot = await outage.db_call(_snapshot, slug)
     if snapshot is None:
         if len(_absent) > 10_000:
             _absent.clear()
