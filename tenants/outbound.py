@@ -95,6 +95,8 @@ def _kind(address: IPAddress) -> str:
         inner = _embedded_ipv4(address)
         if inner is not None:
             return _kind(inner)
+        if address.is_site_local:  # deprecated fec0::/10, still routed inside some networks
+            return "private"
     elif address in _THIS_NETWORK:
         return "forbidden"
     if address.is_multicast or address.is_unspecified or address.is_link_local:
