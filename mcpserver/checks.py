@@ -4,6 +4,7 @@
 server accepts a connection, so a production server without its secrets refuses to start.
 """
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -111,3 +112,24 @@ def check_debug_exposure(
             )
         )
     return messages
+
+
+@register(TAG)
+def check_outbound_networks(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    bad = []
+    for value in mcp_settings.OUTBOUND_ALLOWED_NETWORKS:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except (TypeError, ValueError):
+            bad.append(repr(value))
+    if not bad:
+        return []
+    return [
+        Error(
+            f"MCP_SERVER['OUTBOUND_ALLOWED_NETWORKS'] holds a malformed network: {', '.join(bad)}.",
+            hint="Give networks as CIDR strings, e.g. '10.20.0.0/16'.",
+            id="mcpserver.E006",
+        )
+    ]

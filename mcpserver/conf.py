@@ -77,6 +77,13 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_REFETCH_COOLDOWN": 60,
     # Network timeout for discovery and JWKS requests, in seconds.
     "JWKS_FETCH_TIMEOUT": 5.0,
+    # Retry-After (seconds) on the 503 answered while the database cannot be reached.
+    "DATABASE_RETRY_AFTER": 5,
+    # --- Outbound requests (tenants.outbound) ---
+    # Networks (CIDR strings) every outbound request may reach besides public addresses, e.g.
+    # an internal identity provider's subnet. Per destination, an identity provider's
+    # allow_private_network opens the whole private network for that provider only.
+    "OUTBOUND_ALLOWED_NETWORKS": [],
     # Failed authentications audited per source address per minute on one instance; the rest
     # are counted, not written, so a flood cannot fill the audit log.
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,

@@ -201,7 +201,7 @@ class Unavailable(McpError):
     http_status = 503
     default_message = "Temporarily unavailable, retry shortly"
     transport = True
-    retry_after = 2
+    retry_after: int = 2
 
     def headers(self) -> Headers:
         return [(b"retry-after", str(self.retry_after).encode()), *super().headers()]

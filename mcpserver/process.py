@@ -98,11 +98,15 @@ class ProcessState:
             raise ValueError(f"per-process state {name!r} is declared twice")
         self._hooks[name] = (hook, frozenset(settings))
 
-    def reset(self) -> None:
-        for container in self._containers.values():
-            container.clear()
-        for hook, _settings in self._hooks.values():
-            hook()
+    def reset(self, prefix: str = "") -> None:
+        """Forget everything, or only what is declared under names starting with ``prefix``
+        (``"jwks."``: a test's fresh start for one part)."""
+        for name, container in self._containers.items():
+            if name.startswith(prefix):
+                container.clear()
+        for name, (hook, _settings) in self._hooks.items():
+            if name.startswith(prefix):
+                hook()
 
     def sizes(self) -> dict[str, int]:
         """How much each container holds (for operators and tests)."""

@@ -94,6 +94,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails the connection within seconds, not after the kernel's
+    # minutes of TCP retries: requests that need the database wait at most this long for 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: optional. Unset, the embedded default keeps shared state in the database.
@@ -214,5 +219,9 @@ LOGGING = {
         "django": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
         # Access lines carry nothing the audit log and metrics do not; keep them at WARNING.
         "django.channels.server": {"level": "WARNING"},
+        # The HTTP client logs every request's full URL at INFO, query string included (where
+        # an upstream API may carry a secret); tenants.outbound logs what it needs, safely.
+        "httpx2": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
     },
 }

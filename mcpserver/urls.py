@@ -4,6 +4,9 @@ from django.urls import path
 from mcpserver import health
 from tenants.auth.views import protected_resource_metadata
 
+# A JSON answer for JSON clients, and a database outage as 503 (see mcpserver.handlers).
+handler500 = "mcpserver.handlers.server_error"
+
 admin.site.site_header = "MCP server administration"
 admin.site.site_title = "MCP server"
 admin.site.index_title = "Tenants, credentials and audit"

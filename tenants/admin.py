@@ -139,6 +139,7 @@ class IdentityProviderAdmin(NoDeleteMixin, admin.ModelAdmin):
             org_claim=data["org_claim"],
             org_value=data["org_value"],
             scopes_claim=data["scopes_claim"],
+            allow_private_network=data["allow_private_network"],
             actor=actor,
         )
         if not data["enabled"]:

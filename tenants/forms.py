@@ -65,6 +65,7 @@ class IdentityProviderForm(forms.ModelForm):
             "org_claim",
             "org_value",
             "scopes_claim",
+            "allow_private_network",
             "enabled",
         )
 

@@ -92,6 +92,11 @@ class IdentityProvider(models.Model):
         blank=True,
         help_text="Claim holding scopes; blank reads 'scope' (space-separated) or 'scp'.",
     )
+    allow_private_network = models.BooleanField(
+        default=False,
+        help_text="Let discovery and JWKS requests reach private and loopback addresses (an "
+        "identity provider inside your network). Off, only public addresses over https.",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -103,6 +103,7 @@ def identity_provider_create(
     org_claim: str = "",
     org_value: str = "",
     scopes_claim: str = "",
+    allow_private_network: bool = False,
     actor: Actor,
 ) -> IdentityProvider:
     provider = IdentityProvider(
@@ -113,6 +114,7 @@ def identity_provider_create(
         org_claim=org_claim,
         org_value=org_value,
         scopes_claim=scopes_claim,
+        allow_private_network=allow_private_network,
     )
     if algorithms is not None:
         provider.algorithms = algorithms
@@ -175,6 +177,7 @@ def identity_provider_summary(provider: IdentityProvider) -> dict[str, Any]:
         "org_claim": provider.org_claim,
         "org_value": provider.org_value,
         "scopes_claim": provider.scopes_claim,
+        "allow_private_network": provider.allow_private_network,
     }
 
 

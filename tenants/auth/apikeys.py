@@ -3,7 +3,6 @@
 import time
 from datetime import timedelta
 
-from channels.db import database_sync_to_async
 from django.db.models import Q
 from django.utils import timezone
 
@@ -11,7 +10,7 @@ from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidToken
 from mcpserver.process import process_state
 from tenants import selectors
-from tenants.auth import background
+from tenants.auth import background, outage
 from tenants.models import ApiKey, Tenant
 from tenants.principal import AuthMethod, Principal
 
@@ -33,10 +32,9 @@ def _check(key: ApiKey | None, tenant: Tenant) -> ApiKey:
 
 
 async def validate(*, tenant: Tenant, digest: str) -> Principal:
-    """The principal of the key whose SHA-256 is ``digest`` (the caller did the format check)."""
-    key = _check(
-        await database_sync_to_async(selectors.api_key_get_by_digest)(digest=digest), tenant
-    )
+    """The principal of the key whose SHA-256 is ``digest`` (the caller did the format check).
+    Raises ``DatabaseUnavailable`` when the database cannot be asked."""
+    key = _check(await outage.db_call(selectors.api_key_get_by_digest, digest=digest), tenant)
     return Principal(
         tenant_id=tenant.pk,
         tenant_slug=tenant.slug,

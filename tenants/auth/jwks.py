@@ -12,18 +12,14 @@ shared cache), with concurrent requests in a process waiting on the same fetch.
 """
 
 import asyncio
-import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django_redis.exceptions import ConnectionInterrupted
 from jwt import PyJWK
 from redis.exceptions import RedisError
@@ -31,9 +27,12 @@ from redis.exceptions import RedisError
 from mcpserver.conf import mcp_settings
 from mcpserver.process import process_state
 from sessions_store.store import get_store
-from tenants.auth import jwtkit
+from tenants import outbound
+from tenants.audit import Actor, audit_record
+from tenants.auth import background, jwtkit
 from tenants.auth.tenantcache import ProviderConfig
-from tenants.validators import validate_issuer_url
+from tenants.models import AuditLog, IdentityProvider
+from tenants.outbound import OutboundError, OutboundPolicy, OutboundRefused
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +44,11 @@ MAX_DOCUMENT_BYTES = 512 * 1024
 
 class JwksError(Exception):
     """Discovery or fetching failed; the message is safe to log."""
+
+
+class JwksRefused(JwksError):
+    """A discovery or JWKS URL leads where this provider may not reach (private address,
+    plain http to a public host); the message is safe to log."""
 
 
 @dataclass
@@ -98,31 +102,24 @@ def store_key(provider_id: int) -> str:
 # --- network -------------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect could lead off the validated https URL
+def policy_for(provider: ProviderConfig) -> OutboundPolicy:
+    """Discovery and JWKS requests: no redirects (one could lead anywhere), a short timeout,
+    a small document, and the private network only if the provider is allowed it."""
+    return OutboundPolicy(
+        allow_private=provider.allow_private_network,
+        timeout=float(mcp_settings.JWKS_FETCH_TIMEOUT),
+        max_bytes=MAX_DOCUMENT_BYTES,
+        max_redirects=0,
+    )
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def _get_json(url: str) -> Any:
+def _get_json(url: str, policy: OutboundPolicy) -> Any:
     try:
-        validate_issuer_url(url)
-    except ValidationError as exc:
-        raise JwksError(f"refusing to fetch a non-https URL: {url}") from exc
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-    try:
-        with _opener.open(request, timeout=mcp_settings.JWKS_FETCH_TIMEOUT) as response:
-            body = response.read(MAX_DOCUMENT_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise JwksError(f"fetching {url} failed: {exc}") from exc
-    if len(body) > MAX_DOCUMENT_BYTES:
-        raise JwksError(f"{url} returned a document over {MAX_DOCUMENT_BYTES} bytes")
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise JwksError(f"{url} did not return JSON") from exc
+        return outbound.get_json(url, policy=policy)
+    except OutboundRefused as exc:
+        raise JwksRefused(str(exc)) from exc
+    except OutboundError as exc:
+        raise JwksError(str(exc)) from exc
 
 
 def discovery_urls(issuer: str) -> list[str]:
@@ -137,12 +134,14 @@ def discovery_urls(issuer: str) -> list[str]:
     return [rfc8414, oidc]
 
 
-def discover_jwks_uri(issuer: str) -> str:
+def discover_jwks_uri(issuer: str, *, policy: OutboundPolicy) -> str:
     stats["discoveries"] += 1
     failures: list[str] = []
     for url in discovery_urls(issuer):
         try:
-            metadata = _get_json(url)
+            metadata = _get_json(url, policy)
+        except JwksRefused:
+            raise  # the other document lives on the same host: it would be refused too
         except JwksError as exc:
             failures.append(str(exc))
             continue
@@ -158,9 +157,10 @@ def discover_jwks_uri(issuer: str) -> str:
 
 def fetch(provider: ProviderConfig) -> KeySet:
     """Fetch the provider's keys from the network (blocking). Raises JwksError."""
-    jwks_uri = provider.jwks_uri or discover_jwks_uri(provider.issuer)
+    policy = policy_for(provider)
+    jwks_uri = provider.jwks_uri or discover_jwks_uri(provider.issuer, policy=policy)
     stats["fetches"] += 1
-    document = _get_json(jwks_uri)
+    document = _get_json(jwks_uri, policy)
     raw_keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(raw_keys, list):
         raise JwksError(f"{jwks_uri} is not a JWK set")
@@ -189,7 +189,6 @@ def refresh_enabled(*, provider_id: int | None = None) -> list[tuple[str, int | 
     """Refresh every enabled provider's keys (or one); per provider, the key count or the
     error. The providers' failures do not stop the others."""
     from tenants.auth.tenantcache import provider_config
-    from tenants.models import IdentityProvider
 
     providers = IdentityProvider.objects.filter(enabled=True, tenant__status="active")
     if provider_id is not None:
@@ -203,6 +202,20 @@ def refresh_enabled(*, provider_id: int | None = None) -> list[tuple[str, int | 
             logger.warning("JWKS refresh for provider %s failed: %s", provider.pk, exc)
             results.append((label, str(exc)))
     return results
+
+
+def _audit_refusal(provider_id: int, reason: str) -> None:
+    provider = IdentityProvider.objects.select_related("tenant").filter(pk=provider_id).first()
+    if provider is None:
+        return
+    audit_record(
+        actor=Actor.system("jwks"),
+        action="identity_provider.fetch_refused",
+        tenant=provider.tenant,
+        target=provider.issuer,
+        outcome=AuditLog.Outcome.DENIED,
+        details={"provider_id": provider_id, "reason": reason},
+    )
 
 
 # --- the shared entry ---------------------------------------------------------------------
@@ -257,6 +270,8 @@ async def _fetch_and_share(provider: ProviderConfig, *, cold: bool) -> KeySet | 
         keyset = await sync_to_async(fetch, thread_sensitive=False)(provider)
     except JwksError as exc:
         logger.warning("JWKS fetch for provider %s failed: %s", provider.id, exc)
+        if isinstance(exc, JwksRefused):
+            background.spawn(_audit_refusal, provider.id, str(exc))
         _failed_at[provider.id] = _last_attempt[provider.id] = time.monotonic()
         return None
     await get_store().aset_json(

@@ -12,12 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from mcpserver.conf import mcp_settings
 from mcpserver.process import process_state
 from sessions_store.store import get_store
-from tenants.auth import background
+from tenants.auth import background, outage
 from tenants.models import IdentityProvider, Tenant
 
 # How long an unknown or suspended slug is answered from memory (creation and reactivation
@@ -35,6 +33,7 @@ class ProviderConfig:
     org_claim: str
     org_value: str
     scopes_claim: str
+    allow_private_network: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,7 @@ def provider_fields(provider: IdentityProvider) -> dict[str, Any]:
         "org_claim": provider.org_claim,
         "org_value": provider.org_value,
         "scopes_claim": provider.scopes_claim,
+        "allow_private_network": provider.allow_private_network,
     }
 
 
@@ -105,8 +105,13 @@ def _store_then_verify(slug: str, snapshot: dict[str, Any]) -> None:
         groups=groups_for(snapshot["tenant"]["id"], [p["id"] for p in snapshot["providers"]]),
     )
     # A suspension or provider change that committed after the snapshot was read cleared the
-    # groups before this write: read again now that the entry exists, and drop it if stale.
-    if not _same(_snapshot(slug), snapshot):
+    # groups before this write: read again now that the entry exists, and drop it if stale
+    # (or if the database cannot say: an entry that was not verified is not kept).
+    try:
+        fresh = _snapshot(slug)
+    except outage.OUTAGE_ERRORS:
+        fresh = None
+    if not _same(fresh, snapshot):
         store.delete(cache_key(slug))
 
 
@@ -127,7 +132,8 @@ _absent: dict[str, float] = process_state.cache("tenantcache.absent")
 
 async def resolve(slug: str) -> TenantConfig | None:
     """The active tenant named ``slug`` with its enabled providers, or None (unknown or
-    suspended: the caller answers both the same way)."""
+    suspended: the caller answers both the same way). Raises ``DatabaseUnavailable`` when
+    the tenant is not cached and the database cannot be asked."""
     if _absent.get(slug, 0.0) > time.monotonic():
         return None
 
@@ -139,7 +145,7 @@ async def resolve(slug: str) -> TenantConfig | None:
     config = await get_store().aget_view(cache_key(slug), from_cache)
     if config is not None:
         return config
-    snapshot = await database_sync_to_async(_snapshot)(slug)
+    snapshot = await outage.db_call(_snapshot, slug)
     if snapshot is None:
         if len(_absent) > 10_000:
             _absent.clear()

@@ -3,12 +3,21 @@
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from tenants.auth import outage
 from tenants.auth.challenges import supported_scopes
 from tenants.models import Tenant
 
 
 @require_GET
 def protected_resource_metadata(request: HttpRequest, slug: str) -> JsonResponse:
+    try:
+        return _metadata(slug)
+    except outage.OUTAGE_ERRORS as exc:
+        outage.note(exc)  # logged, at most once per interval
+        return outage.json_response()
+
+
+def _metadata(slug: str) -> JsonResponse:
     tenant = Tenant.objects.filter(slug=slug, status=Tenant.Status.ACTIVE).first()
     if tenant is None:  # unknown and suspended look the same
         return JsonResponse({"error": "not_found"}, status=404)

@@ -42,6 +42,11 @@ class TestInProcess:
             "org",
             "permissions",
         )
+        assert provider.allow_private_network is False
+
+    def test_add_identity_provider_inside_the_private_network(self, tenant):
+        run("add_identity_provider", "acme", "--issuer", "http://127.0.0.1:9000", "--allow-private")
+        assert IdentityProvider.objects.get().allow_private_network is True
 
     def test_create_api_key_prints_raw_key_alone_on_last_line(self, tenant):
         out = run(

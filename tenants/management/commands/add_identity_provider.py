@@ -18,6 +18,11 @@ class Command(OpsCommand):
         parser.add_argument("--org-claim", default="")
         parser.add_argument("--org-value", default="")
         parser.add_argument("--scopes-claim", default="")
+        parser.add_argument(
+            "--allow-private",
+            action="store_true",
+            help="Let discovery and JWKS requests reach private and loopback addresses.",
+        )
 
     def run(self, *, slug: str, **options: Any) -> None:
         tenant = selectors.tenant_get(slug=slug)
@@ -32,6 +37,7 @@ class Command(OpsCommand):
             org_claim=options["org_claim"],
             org_value=options["org_value"],
             scopes_claim=options["scopes_claim"],
+            allow_private_network=options["allow_private"],
             actor=self.actor,
         )
         self.stdout.write(

@@ -130,6 +130,8 @@ def idp(signing_keys: dict[str, SigningKey]) -> Iterator[LoopbackIdP]:
 def make_provider(actor: Any) -> Callable[..., IdentityProvider]:
     def make(tenant: Tenant, idp: LoopbackIdP, **kwargs: Any) -> IdentityProvider:
         kwargs.setdefault("jwks_uri", idp.jwks_uri)
+        # The test identity provider listens on loopback: a private address, allowed here.
+        kwargs.setdefault("allow_private_network", True)
         return services.identity_provider_create(
             tenant=tenant, issuer=idp.issuer, actor=actor, **kwargs
         )

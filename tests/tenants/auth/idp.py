@@ -58,15 +58,26 @@ class LoopbackIdP:
     serve_rfc8414: bool = False
     hits: Counter[str] = field(default_factory=Counter)
     server: ThreadingHTTPServer | None = None
+    # Any loopback address (all of 127.0.0.0/8 reaches this host on Linux).
+    host: str = "127.0.0.1"
+    # What discovery names as jwks_uri (default: this server's /jwks).
+    advertised_jwks_uri: str | None = None
+    # Where /redirect sends its 302.
+    redirect_to: str = ""
+    host_headers: list[str] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://{self.host}:{self.server.server_address[1]}"
 
     @property
     def jwks_uri(self) -> str:
         return f"{self.issuer}/jwks"
+
+    @property
+    def total_hits(self) -> int:
+        return sum(self.hits.values())
 
     def start(self) -> "LoopbackIdP":
         idp = self
@@ -74,12 +85,22 @@ class LoopbackIdP:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 idp.hits[self.path] += 1
+                idp.host_headers.append(self.headers.get("Host", ""))
+                if self.path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", idp.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path == "/jwks":
                     body: Any = {"keys": [k.jwk() for k in idp.keys]}
                 elif self.path == "/.well-known/openid-configuration" or (
                     idp.serve_rfc8414 and self.path == "/.well-known/oauth-authorization-server"
                 ):
-                    body = {"issuer": idp.issuer, "jwks_uri": idp.jwks_uri}
+                    body = {
+                        "issuer": idp.issuer,
+                        "jwks_uri": idp.advertised_jwks_uri or idp.jwks_uri,
+                    }
                 else:
                     self.send_error(404)
                     return
@@ -93,7 +114,7 @@ class LoopbackIdP:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -11,6 +11,7 @@ from sessions_store import store as store_module
 from sessions_store.backends.base import entry_name
 from tenants.auth import jwks, jwtkit
 from tenants.auth.tenantcache import provider_config
+from tenants.outbound import OutboundPolicy
 from tenants.tasks import refresh_jwks
 from tests.tenants.auth.conftest import wait_until_live
 from tests.tenants.auth.idp import new_key
@@ -40,11 +41,13 @@ class TestDiscovery:
 
     def test_metadata_for_another_issuer_is_refused(self, idp):
         with pytest.raises(jwks.JwksError, match="does not match"):
-            jwks.discover_jwks_uri(idp.issuer + "/")  # served, but names idp.issuer
+            # served, but names idp.issuer
+            jwks.discover_jwks_uri(idp.issuer + "/", policy=OutboundPolicy(allow_private=True))
 
     def test_non_https_is_never_fetched(self):
-        with pytest.raises(jwks.JwksError, match="non-https"):
-            jwks.discover_jwks_uri("http://idp.example.com")
+        # A public address literal: refused before any connection, and no DNS query either.
+        with pytest.raises(jwks.JwksRefused, match="plain http to a public address"):
+            jwks.discover_jwks_uri("http://8.8.8.8", policy=OutboundPolicy(allow_private=True))
 
 
 class TestSharedKeys:

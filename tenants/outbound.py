@@ -1,0 +1,313 @@
+"""The project's one outbound HTTP client: every request the server makes goes through here.
+
+A URL a tenant or a third party controls (an issuer, a discovery document's ``jwks_uri``, an
+upstream API) must not turn the server into a proxy into its own network. So, per request:
+
+- the host name is resolved once and every address it resolves to is checked; the
+  connection goes to the checked address (the URL's host name stays in the ``Host`` header
+  and in TLS, as SNI and for certificate verification), so a second DNS answer cannot swap in
+  another address between the check and the connection;
+- public addresses are allowed; private, loopback and carrier-grade NAT addresses only when
+  the policy allows the private network; link-local (cloud metadata services live there),
+  multicast, unspecified, ``0.0.0.0/8`` and reserved addresses never, unless a network of
+  ``policy.allowed_networks`` or the ``OUTBOUND_ALLOWED_NETWORKS`` setting names them.
+  IPv4 addresses inside IPv6 ones (IPv4-mapped, NAT64, 6to4) are judged as IPv4 too;
+  decimal and octal spellings are resolved, then judged, like any other name;
+- plain http only to an allowed non-public address: a public host is always https;
+- redirects are not followed unless the policy says so, and then every hop is checked again;
+- a timeout on each request, a cap on the response body, and no proxy from the environment
+  (a proxy would connect where the check never looked).
+
+``OutboundRefused`` (the destination is not allowed) and ``OutboundError`` (the request
+failed) carry messages that are safe to log: URLs lose their user info and query string.
+"""
+
+import asyncio
+import functools
+import ipaddress
+import json
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx2
+
+from mcpserver.conf import mcp_settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.x.y.z to this host
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class OutboundError(Exception):
+    """The request failed (network, status, size); the message is safe to log."""
+
+
+class OutboundRefused(OutboundError):
+    """The destination is not one this policy may reach; the message is safe to log."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundPolicy:
+    allow_private: bool = False
+    allowed_networks: tuple[IPNetwork, ...] = ()
+    timeout: float = 5.0
+    max_bytes: int = 1024 * 1024
+    max_redirects: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundResponse:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user info and query: what a log line may show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _kind(address: IPAddress) -> str:
+    """'public', 'private' (allowed with the private network) or 'forbidden'."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None:
+            return _kind(inner)
+        if address.is_site_local:  # deprecated fec0::/10, still routed inside some networks
+            return "private"
+    elif address in _THIS_NETWORK:
+        return "forbidden"
+    if address.is_multicast or address.is_unspecified or address.is_link_local:
+        return "forbidden"
+    if address.is_reserved:
+        return "forbidden"
+    if address.is_loopback or address.is_private or not address.is_global:
+        return "private"
+    return "public"
+
+
+def _operator_networks() -> tuple[IPNetwork, ...]:
+    return tuple(
+        ipaddress.ip_network(n, strict=False) for n in mcp_settings.OUTBOUND_ALLOWED_NETWORKS
+    )
+
+
+def refusal(address: IPAddress, *, scheme: str, policy: OutboundPolicy) -> str | None:
+    """Why ``policy`` may not connect to ``address`` with ``scheme``, or None if it may."""
+    kind = _kind(address)
+    listed = any(address in net for net in (*policy.allowed_networks, *_operator_networks()))
+    if kind == "public":
+        return "plain http to a public address" if scheme != "https" else None
+    if listed or (kind == "private" and policy.allow_private):
+        return None
+    if kind == "private":
+        return f"{address} is a private address and this destination may not use one"
+    return f"{address} is a link-local, multicast, unspecified or reserved address"
+
+
+def _target(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise OutboundRefused(f"refusing {safe_url(url)}: only http and https URLs")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise OutboundRefused(f"refusing {safe_url(url)}: bad port") from exc
+    return parts.scheme, parts.hostname, port
+
+
+def _check_all(url: str, scheme: str, addresses: list[str], policy: OutboundPolicy) -> IPAddress:
+    if not addresses:
+        raise OutboundError(f"{safe_url(url)}: the host name did not resolve")
+    checked = [ipaddress.ip_address(a.split("%", 1)[0]) for a in addresses]
+    # Every answer is judged, not only the first: a name that mixes a public and a private
+    # address is refused, whichever one a later connection would have used.
+    for address in checked:
+        reason = refusal(address, scheme=scheme, policy=policy)
+        if reason is not None:
+            raise OutboundRefused(f"refusing {safe_url(url)}: {reason}")
+    return checked[0]
+
+
+def _addresses(infos: list[Any]) -> list[str]:
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _resolve(url: str, policy: OutboundPolicy) -> IPAddress:
+    scheme, host, port = _target(url)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OutboundError(f"{safe_url(url)}: the host name did not resolve") from exc
+    return _check_all(url, scheme, _addresses(infos), policy)
+
+
+async def _aresolve(url: str, policy: OutboundPolicy) -> IPAddress:
+    scheme, host, port = _target(url)
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OutboundError(f"{safe_url(url)}: the host name did not resolve") from exc
+    return _check_all(url, scheme, _addresses(infos), policy)
+
+
+def _pinned_request(
+    client: httpx2.Client | httpx2.AsyncClient,
+    method: str,
+    url: str,
+    address: IPAddress,
+    headers: dict[str, str],
+    content: bytes | None,
+) -> httpx2.Request:
+    """A request that connects to ``address`` and still speaks to the URL's host name."""
+    original = httpx2.URL(url)
+    sni = original.raw_host.decode("ascii")
+    extensions = {"sni_hostname": sni} if original.scheme == "https" else {}
+    return client.build_request(
+        method,
+        original.copy_with(host=str(address)),
+        headers={**headers, "Host": original.netloc.decode("ascii")},
+        content=content,
+        extensions=extensions,
+    )
+
+
+def _next_hop(url: str, response: httpx2.Response, hops: int, policy: OutboundPolicy) -> str | None:
+    if response.status_code not in _REDIRECTS:
+        return None
+    location = response.headers.get("location")
+    if not location:
+        return None
+    if hops >= policy.max_redirects:
+        raise OutboundError(f"{safe_url(url)} redirected; redirects are not followed here")
+    return urljoin(url, location)
+
+
+def _too_large(url: str, policy: OutboundPolicy) -> OutboundError:
+    return OutboundError(f"{safe_url(url)} returned more than {policy.max_bytes} bytes")
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Built once: a new context per client costs ~50 ms (the trust store is loaded each time).
+    return httpx2.create_ssl_context()
+
+
+def _client_options(policy: OutboundPolicy) -> dict[str, Any]:
+    return {
+        "timeout": policy.timeout,
+        "follow_redirects": False,
+        "trust_env": False,
+        "verify": _tls_context(),
+    }
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> OutboundResponse:
+    """Blocking: run it in a thread from async code (or use ``arequest``)."""
+    with httpx2.Client(**_client_options(policy)) as client:
+        for hops in range(policy.max_redirects + 1):
+            address = _resolve(url, policy)
+            built = _pinned_request(client, method, url, address, headers or {}, content)
+            try:
+                response = client.send(built, stream=True)
+                try:
+                    nxt = _next_hop(url, response, hops, policy)
+                    if nxt is None:
+                        body = bytearray()
+                        for chunk in response.iter_bytes():
+                            body += chunk
+                            if len(body) > policy.max_bytes:
+                                raise _too_large(url, policy)
+                        return _done(url, response, bytes(body))
+                finally:
+                    response.close()
+            except httpx2.HTTPError as exc:
+                raise OutboundError(f"{safe_url(url)}: {type(exc).__name__}") from exc
+            url, method, content = nxt, _after_redirect(method, response), None
+    raise OutboundError(f"{safe_url(url)}: too many redirects")  # pragma: no cover
+
+
+async def arequest(
+    method: str,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> OutboundResponse:
+    """The same as ``request``, on the running event loop."""
+    async with httpx2.AsyncClient(**_client_options(policy)) as client:
+        for hops in range(policy.max_redirects + 1):
+            address = await _aresolve(url, policy)
+            built = _pinned_request(client, method, url, address, headers or {}, content)
+            try:
+                response = await client.send(built, stream=True)
+                try:
+                    nxt = _next_hop(url, response, hops, policy)
+                    if nxt is None:
+                        body = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            body += chunk
+                            if len(body) > policy.max_bytes:
+                                raise _too_large(url, policy)
+                        return _done(url, response, bytes(body))
+                finally:
+                    await response.aclose()
+            except httpx2.HTTPError as exc:
+                raise OutboundError(f"{safe_url(url)}: {type(exc).__name__}") from exc
+            url, method, content = nxt, _after_redirect(method, response), None
+    raise OutboundError(f"{safe_url(url)}: too many redirects")  # pragma: no cover
+
+
+def _after_redirect(method: str, response: httpx2.Response) -> str:
+    # 303, and 301/302 after a POST, turn into GET (what browsers and httpx do).
+    if response.status_code == 303 or (response.status_code in {301, 302} and method == "POST"):
+        return "GET"
+    return method
+
+
+def _done(url: str, response: httpx2.Response, body: bytes) -> OutboundResponse:
+    return OutboundResponse(
+        url=url, status=response.status_code, headers=dict(response.headers), body=body
+    )
+
+
+def get_json(url: str, *, policy: OutboundPolicy) -> Any:
+    """GET a JSON document (blocking); a non-200 answer or a body that is not JSON raises."""
+    response = request("GET", url, policy=policy, headers={"Accept": "application/json"})
+    if response.status != 200:
+        raise OutboundError(f"{safe_url(url)} answered HTTP {response.status}")
+    try:
+        return json.loads(response.body)
+    except ValueError as exc:
+        raise OutboundError(f"{safe_url(url)} did not return JSON") from exc

@@ -1,0 +1,212 @@
+"""PostgreSQL stops under a running server (daphne), then comes back.
+
+While it is down: what needs the database is answered 503 with Retry-After and a JSON body
+(a new API key, a tenant the caches do not know, the RFC 9728 metadata document), and a
+credential validated before the stop keeps working from the shared store. Once PostgreSQL is
+back, everything answers as before, without restarting the server.
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from glob import glob
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+
+from sessions_store.backends.base import entry_name
+from tests.mcpserver.conftest import ROOT, Served, base_env
+from tests.sessions_store.conftest import RedisServer, wait_for
+
+MODERN = "2026-07-28"
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if found:
+        return Path(found[-1]).parent
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).parent if pg_ctl else None
+
+
+class PostgresServer:
+    """A private PostgreSQL on a Unix socket, which a test may stop and start again."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin = bin_dir
+        # Not under pytest's tmp_path: as root, the server runs as "postgres", who must be
+        # able to reach its directory.
+        self.dir = Path(tempfile.mkdtemp(prefix="mcp-pg-outage."))
+        self.dir.chmod(0o755)
+        self.data, self.sock = self.dir / "data", self.dir / "sock"
+        self.sock.mkdir()
+        self.as_pg = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        if self.as_pg:
+            shutil.chown(self.dir, "postgres")
+            shutil.chown(self.sock, "postgres")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@{quote(str(self.sock), safe='')}/postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_pg, *args], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                  "--no-sync")  # fmt: skip
+        self.start()
+
+    def start(self) -> None:
+        options = f"-k {self.sock} -c listen_addresses='' -c fsync=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
+                  "-w", "-o", options, "start")  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        pg_ctl = str(self.bin / "pg_ctl")
+        subprocess.run(
+            [*self.as_pg, pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (bin/with-test-services installs it)")
+    server = PostgresServer(bin_dir)
+    try:
+        server.init()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def call(
+    method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes, float]:
+    """Status, headers, body, and how long the answer took."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+            status, head, payload = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, head, payload = error.code, dict(error.headers), error.read()
+    return status, {k.lower(): v for k, v in head.items()}, payload, time.monotonic() - started
+
+
+def tools_list(base: str, slug: str, key: str) -> tuple[int, dict[str, str], bytes, float]:
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "Authorization": f"Bearer {key}",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/list",
+    }
+    return call("POST", f"{base}/mcp/{slug}", body=json.dumps(body).encode(), headers=headers)
+
+
+def assert_unavailable(answer: tuple[int, dict[str, str], bytes, float]) -> None:
+    status, headers, body, _ = answer
+    assert status == 503, body
+    assert int(headers["retry-after"]) > 0
+    assert headers["content-type"].startswith("application/json")
+    document = json.loads(body)
+    assert document["error"] == "temporarily_unavailable"
+    assert document["error_description"]
+
+
+def test_a_postgres_outage_is_503_and_cached_credentials_keep_working(
+    tmp_path,
+    postgres,
+    private_redis,
+    daphne: Callable[..., Served],
+):
+    env = base_env(
+        tmp_path,
+        DATABASE_URL=postgres.url,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
+        MCP_ENCRYPTION_KEYS=secrets.token_hex(32),
+        LOG_LEVEL="CRITICAL",  # the server's stderr is a pipe nobody reads
+    )
+    env["REDIS_URL"] = private_redis.url  # base_env leaves Redis out
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("create_tenant", "acme", "--name", "Acme")
+    used = manage("create_api_key", "acme", "--name", "used")
+    fresh = manage("create_api_key", "acme", "--name", "fresh")
+    base = daphne(env).base
+    metadata = f"{base}/.well-known/oauth-protected-resource/mcp/acme"
+
+    assert tools_list(base, "acme", used)[0] == 200
+    assert call("GET", metadata)[0] == 200
+    # The principal and the tenant's configuration are cached in Redis in the background.
+    cached = [
+        entry_name("authcfg:acme"),
+        entry_name(f"auth:1:{hashlib.sha256(used.encode()).hexdigest()}"),
+    ]
+    client = redis.Redis(unix_socket_path=str(private_redis.socket))
+    wait_for(lambda: all(client.exists(name) for name in cached), timeout=30)
+
+    postgres.stop()
+    waits = []
+    try:
+        new_key = tools_list(base, "acme", fresh)
+        assert_unavailable(new_key)
+        unknown = tools_list(base, "nobody", fresh)
+        assert_unavailable(unknown)  # the database cannot say it is unknown: not a 404
+        document = call("GET", metadata, headers={"Accept": "application/json"})
+        assert_unavailable(document)
+        readiness = call("GET", f"{base}/readyz")
+        assert readiness[0] == 503 and b'"failing": ["database"]' in readiness[2]
+        cached_key = tools_list(base, "acme", used)
+        assert cached_key[0] == 200, cached_key[2]
+        assert "tools" in json.loads(cached_key[2])["result"]
+        waits = [answer[3] for answer in (new_key, unknown, document, readiness, cached_key)]
+        print(f"longest wait during the outage: {max(waits):.3f} s")
+    finally:
+        postgres.start()
+
+    # Back: the same server answers as before.
+    assert tools_list(base, "acme", fresh)[0] == 200
+    assert tools_list(base, "nobody", fresh)[0] == 404
+    assert call("GET", metadata)[0] == 200
+    assert call("GET", f"{base}/readyz")[0] == 200
+    assert max(waits) < 30  # never a hang (generous: a loaded 2-core machine)
