@@ -74,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     # Failed authentications audited per source address per minute on one instance; the rest
     # are counted, not written, so a flood cannot fill the audit log.
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,
+    # The same, per tenant: a flood spread over many source addresses is capped too.
+    "AUTH_FAILURE_AUDIT_PER_TENANT_PER_MINUTE": 100,
 }
 
 
