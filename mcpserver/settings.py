@@ -193,13 +193,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "mcpserver.logging.RequestContextFilter"}},
     "formatters": {
+        # Both redact anything shaped like a credential from the finished line.
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "mcpserver.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
         "console": {
-            "format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+            "()": "mcpserver.logging.RedactingFormatter",
+            "fmt": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
         },
     },
     "handlers": {
@@ -214,5 +216,8 @@ LOGGING = {
         "django": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
         # Access lines carry nothing the audit log and metrics do not; keep them at WARNING.
         "django.channels.server": {"level": "WARNING"},
+        # At DEBUG the template engine logs failed variable lookups with the whole context,
+        # which on the "API key created" page holds the raw key: never below INFO.
+        "django.template": {"level": "INFO"},
     },
 }
