@@ -8,6 +8,7 @@ the checkout, no Redis. Outside debug mode a missing secret is a system check er
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -178,7 +179,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # The project's own tunables; read them through mcpserver.conf.mcp_settings.
-MCP_SERVER = {
+MCP_SERVER: dict[str, Any] = {
     "PUBLIC_URL": env_str("MCP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     "ENCRYPTION_KEYS": env_list("MCP_ENCRYPTION_KEYS"),
     "ALLOWED_ORIGINS": env_list("MCP_ALLOWED_ORIGINS"),
