@@ -7,6 +7,7 @@ import logging
 import logging.config
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(params=["json", "console"])
 def debug_log(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
     """The configured LOGGING at DEBUG (what LOG_LEVEL=DEBUG gives), written to a buffer."""
-    config = copy.deepcopy(settings.LOGGING)
+    config: dict[str, Any] = copy.deepcopy(settings.LOGGING)
     config["handlers"]["default"]["formatter"] = request.param
     config["root"]["level"] = "DEBUG"
     config["loggers"]["django"]["level"] = "DEBUG"

@@ -89,22 +89,21 @@ def test_the_suppressed_count_survives_a_hostile_first_record(
     _no_raw_control_characters(last)
 
 
-def test_a_lost_write_hands_its_count_to_the_next_record(shared_store, make_tenant, call, clock):
+def test_a_lost_write_hands_its_count_to_the_next_record(
+    shared_store, make_tenant, call, clock, monkeypatch
+):
     make_tenant("acme")
     forged = "mcpk_" + "B" * 43
     for _ in range(12):
         call("/mcp/acme", token=forged, client="10.7.0.3")
     clock.now += auditbudget.WINDOW + 1
-    original = AuditLog.objects.create
 
     def refuse(**kwargs: Any) -> AuditLog:
         raise RuntimeError("database unavailable")
 
-    AuditLog.objects.create = refuse  # type: ignore[method-assign]
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(AuditLog.objects, "create", refuse)
         assert call("/mcp/acme", token=forged, client="10.7.0.3").status == 401
-    finally:
-        AuditLog.objects.create = original  # type: ignore[method-assign]
     assert call("/mcp/acme", token=forged, client="10.7.0.3").status == 401
     last = _failures(client_ip="10.7.0.3").last()
     assert last is not None and last.details["suppressed"] == 3  # 2 suppressed + 1 lost
