@@ -165,19 +165,22 @@ def _beat(interval: float) -> None:
             connections.close_all()  # this thread's connections only
 
 
-def start_reporting() -> None:
-    """Report now, log what this instance encrypts with, and keep the report fresh."""
-    interval = float(mcp_settings.KEYRING_REPORT_INTERVAL)
-    keyring = get_keyring()
-    if interval <= 0:
-        logger.info("encryption key ring: %s", describe(keyring))
-        return
+def report_and_announce(keyring: KeyRing) -> None:
+    """Report this instance now and log its key ring, warning of an out-of-order step."""
     try:
         report(keyring)
         _announce(keyring)
     except DatabaseError:
         logger.warning("could not report this instance's key ring", exc_info=True)
-    finally:
-        connections.close_all()
+
+
+def start_reporting() -> None:
+    """At server start: report, log what this instance encrypts with, keep the report fresh."""
+    interval = float(mcp_settings.KEYRING_REPORT_INTERVAL)
+    keyring = get_keyring()
+    if interval <= 0:
+        logger.info("encryption key ring: %s", describe(keyring))
+        return
+    report_and_announce(keyring)
     atexit.register(withdraw)
     threading.Thread(target=_beat, args=(interval,), name="keyring-report", daemon=True).start()

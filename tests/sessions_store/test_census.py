@@ -6,7 +6,7 @@ import time
 import pytest
 
 from sessions_store import census
-from sessions_store.crypto import KeyRing
+from sessions_store.crypto import KeyRing, get_keyring
 from sessions_store.models import KeyRingMember
 
 pytestmark = pytest.mark.django_db
@@ -60,14 +60,10 @@ def test_a_report_from_a_dead_process_on_this_machine_is_ignored():
 
 
 def test_start_logs_the_key_ring_and_an_out_of_order_step(settings, caplog):
-    settings.MCP_SERVER = {
-        **settings.MCP_SERVER,
-        "ENCRYPTION_KEYS": [NEW.hex(), OLD.hex()],
-        "KEYRING_REPORT_INTERVAL": 3600,
-    }
+    settings.MCP_SERVER = {**settings.MCP_SERVER, "ENCRYPTION_KEYS": [NEW.hex(), OLD.hex()]}
     _member("1", OLD)
     caplog.set_level(logging.INFO, logger="sessions_store")
-    census.start_reporting()
+    census.report_and_announce(get_keyring())
     try:
         assert f"encrypts with key {_ids(NEW)[0]}" in caplog.text
         assert "key rotation out of order" in caplog.text and "elsewhere/1:1:x" in caplog.text
