@@ -25,6 +25,12 @@ if _errors:
         "The server refuses to start:\n" + "\n".join(str(message) for message in _errors)
     )
 
+from sessions_store.census import start_reporting  # noqa: E402
+
+# One log line naming the encrypting and decrypt-only keys (by id), and a report that lets
+# rotate_encryption_key see every running instance's key ring.
+start_reporting()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from mcpserver import daphne_guard  # noqa: E402

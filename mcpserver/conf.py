@@ -58,6 +58,10 @@ DEFAULTS: dict[str, Any] = {
     # The cache alias (django-redis) holding the shared tier; absent from CACHES, the store
     # keeps the shared tier in the database (the embedded default).
     "STORE_CACHE_ALIAS": "store",
+    # Each server process reports its key ring (key ids only) this often, so that
+    # rotate_encryption_key can refuse a step that some running instance is not ready for; a
+    # report older than three intervals is taken for a stopped instance. 0: never report.
+    "KEYRING_REPORT_INTERVAL": 30.0,
     # A failing shared tier is logged at most once per this many seconds (each failure counted).
     "STORE_FAILURE_LOG_INTERVAL": 30.0,
     # --- Authentication (tenants.auth) ---
@@ -87,6 +91,8 @@ DEFAULTS: dict[str, Any] = {
     # Failed authentications audited per source address per minute on one instance; the rest
     # are counted, not written, so a flood cannot fill the audit log.
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,
+    # The same, per tenant: a flood spread over many source addresses is capped too.
+    "AUTH_FAILURE_AUDIT_PER_TENANT_PER_MINUTE": 100,
 }
 
 

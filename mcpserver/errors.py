@@ -226,10 +226,15 @@ class HttpRefusal(McpError):
     transport = True
     error = "invalid_request"
 
-    def __init__(self, message: str | None = None, *, reason: str = "") -> None:
+    def __init__(
+        self, message: str | None = None, *, reason: str = "", client_text: str = ""
+    ) -> None:
         super().__init__(message)
-        # What the audit log records; never sent to the client.
+        # What the audit log records; never sent to the client. Always the server's own words:
+        # text the client sent (a header value, a parser's complaint about it) goes in
+        # client_text, which the audit log keeps apart, quoted, cleaned and bounded.
         self.reason = reason or self.message
+        self.client_text = client_text
 
     @property
     def description(self) -> str:

@@ -1,12 +1,24 @@
-"""Logging helpers: every record carries the current request id; request targets are
-redacted before they are logged."""
+"""Logging helpers: every record carries the current request id, and no line carries a
+credential.
 
+Code never logs a credential on purpose; the formatters redact anything shaped like one in the
+finished line (message, extra fields, traceback) as a second line of defence: raw API keys
+(``API_KEY_PREFIX`` followed by the random part), ``Bearer`` values, JWT-shaped strings and
+credential-named query parameters.
+"""
+
+import functools
 import logging
 import re
 from urllib.parse import unquote, unquote_plus
 
+from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.json import JsonFormatter
+
 from mcpserver.conf import mcp_settings
 from mcpserver.context import request_id_var
+
+_FALLBACK_PREFIX = "mcpk_"
 
 
 class RequestContextFilter(logging.Filter):
@@ -45,3 +57,41 @@ def redact_target(target: str) -> str:
         else:
             items.append(item)
     return f"{path}?{'&'.join(items)}"
+
+
+@functools.lru_cache(maxsize=4)
+def _patterns(api_key_prefix: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    prefixes = {re.escape(api_key_prefix), re.escape(_FALLBACK_PREFIX)}
+    return (
+        (re.compile(rf"(?:{'|'.join(sorted(prefixes))})[A-Za-z0-9_\-]{{8,}}"), REDACTED),
+        (re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[A-Za-z0-9\-._~+/]+=*"), rf"\1\2{REDACTED}"),
+        (re.compile(r"\beyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), REDACTED),
+        (
+            re.compile(r"(?i)\b(access_token|id_token|refresh_token|api_key|token)=[^&\s\"']+"),
+            rf"\1={REDACTED}",
+        ),
+    )
+
+
+def _api_key_prefix() -> str:
+    try:
+        return str(mcp_settings.API_KEY_PREFIX) or _FALLBACK_PREFIX
+    except ImproperlyConfigured:  # settings not ready yet: the default shape still applies
+        return _FALLBACK_PREFIX
+
+
+def redact(text: str) -> str:
+    """``text`` with everything shaped like a credential replaced by ``[redacted]``."""
+    for pattern, replacement in _patterns(_api_key_prefix()):
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

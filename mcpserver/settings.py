@@ -8,6 +8,7 @@ the checkout, no Redis. Outside debug mode a missing secret is a system check er
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -183,7 +184,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # The project's own tunables; read them through mcpserver.conf.mcp_settings.
-MCP_SERVER = {
+MCP_SERVER: dict[str, Any] = {
     "PUBLIC_URL": env_str("MCP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     "ENCRYPTION_KEYS": env_list("MCP_ENCRYPTION_KEYS"),
     "ALLOWED_ORIGINS": env_list("MCP_ALLOWED_ORIGINS"),
@@ -198,13 +199,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "mcpserver.logging.RequestContextFilter"}},
     "formatters": {
+        # Both redact anything shaped like a credential from the finished line.
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "mcpserver.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
         "console": {
-            "format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+            "()": "mcpserver.logging.RedactingFormatter",
+            "fmt": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
         },
     },
     "handlers": {
@@ -223,5 +226,8 @@ LOGGING = {
         # an upstream API may carry a secret); tenants.outbound logs what it needs, safely.
         "httpx2": {"level": "WARNING"},
         "httpcore2": {"level": "WARNING"},
+        # At DEBUG the template engine logs failed variable lookups with the whole context,
+        # which on the "API key created" page holds the raw key: never below INFO.
+        "django.template": {"level": "INFO"},
     },
 }

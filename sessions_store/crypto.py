@@ -64,6 +64,11 @@ class KeyRing:
     def primary_key_id(self) -> bytes:
         return self._primary.id
 
+    @property
+    def key_ids(self) -> tuple[bytes, ...]:
+        """Every key's public id, the encrypting one first."""
+        return tuple(key.id for key in self._keys)
+
     def __repr__(self) -> str:
         return f"<KeyRing keys={len(self._keys)} primary={self._primary.id.hex()}>"
 

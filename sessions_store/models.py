@@ -41,3 +41,20 @@ class StoreEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream}:{self.pk}"
+
+
+class KeyRingMember(models.Model):
+    """What one running server process encrypts and decrypts with, by public key id only.
+
+    Each instance reports itself at start and then periodically; ``rotate_encryption_key``
+    reads the live reports to refuse a step that would log users out (``census.py``).
+    """
+
+    instance = models.CharField(max_length=100, primary_key=True)
+    encrypts = models.CharField(max_length=8)
+    # Comma-separated key ids, encrypting key first.
+    decrypts = models.CharField(max_length=500)
+    seen_at = models.FloatField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.instance

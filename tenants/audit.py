@@ -1,5 +1,14 @@
-"""Who did something, and the one function that records it in the audit log."""
+"""Who did something, and the one function that records it in the audit log.
 
+An audit write must not fail, or be bent, by what a client sent: every string that reaches a
+row is cleaned first. Control, format and surrogate characters are escaped (PostgreSQL's text
+and jsonb refuse NUL and lone surrogates; newlines and bidi overrides forge lines for whoever
+reads the log), non-finite floats become text (jsonb has no NaN), and lengths and nesting are
+bounded.
+"""
+
+import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +41,46 @@ class Actor:
         return cls(name=name)
 
 
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_MAX_TEXT = 1000
+_MAX_ITEMS = 50
+_MAX_DEPTH = 4
+
+
+def clean_text(value: str, *, limit: int = _MAX_TEXT) -> str:
+    """``value`` safe for any text column and any log reader, at most ``limit`` characters."""
+    out: list[str] = []
+    size = 0
+    for char in value[: limit + 1]:
+        if unicodedata.category(char) in _ESCAPED_CATEGORIES:
+            code = ord(char)
+            char = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        out.append(char)
+        size += len(char)
+        if size > limit:
+            break
+    text = "".join(out)
+    return text if size <= limit else text[: limit - 1] + "\u2026"
+
+
+def clean_details(value: Any, *, depth: int = 0) -> Any:
+    """A JSON value any database accepts, whatever ``value`` holds."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return clean_text(value)
+    if depth >= _MAX_DEPTH:
+        return clean_text(repr(value), limit=200)
+    if isinstance(value, dict):
+        items = list(value.items())[:_MAX_ITEMS]
+        return {clean_text(str(k), limit=100): clean_details(v, depth=depth + 1) for k, v in items}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [clean_details(item, depth=depth + 1) for item in list(value)[:_MAX_ITEMS]]
+    return clean_text(str(value))
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -44,11 +93,11 @@ def audit_record(
     """Append one audit row. Call inside the same transaction as the change it records."""
     return AuditLog.objects.create(
         tenant=tenant,
-        actor=actor.name[:200],
+        actor=clean_text(actor.name, limit=200),
         action=action,
-        target=target[:300],
+        target=clean_text(target, limit=300),
         outcome=outcome,
         client_ip=actor.client_ip,
-        request_id="" if actor.request_id == "-" else actor.request_id[:64],
-        details=details or {},
+        request_id="" if actor.request_id == "-" else clean_text(actor.request_id, limit=64),
+        details=clean_details(details or {}),
     )

@@ -9,7 +9,12 @@ from mcpserver.settings import *  # noqa: F403
 from mcpserver.settings import MCP_SERVER
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MCP_SERVER = {**MCP_SERVER, "PUBLIC_URL": "http://testserver"}
+# No key ring reports from the test process: the servers tests start as processes report.
+MCP_SERVER = {
+    **MCP_SERVER,
+    "PUBLIC_URL": "http://testserver",
+    "KEYRING_REPORT_INTERVAL": 0.0,
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

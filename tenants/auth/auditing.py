@@ -1,90 +1,92 @@
 """What authentication writes to the audit log, without letting a flood fill it.
 
-Failed authentications and scope refusals are recorded at most
-``AUTH_FAILURE_AUDIT_PER_MINUTE`` times per source address per minute on one instance; the
-rest are counted and the count rides on the next record written for that address. The first
-use of a credential on an instance is recorded once. Writes happen off the event loop.
+Failed authentications and scope refusals are capped per source address and per tenant
+(``auditbudget``); the rest are counted and the counts ride on the next record written. The
+first use of a credential on an instance is recorded once. Writes happen off the event loop,
+and client-supplied text reaches a record only in its own field, ``client_text``, cleaned and
+bounded like every other value (``tenants.audit``).
 """
 
-import time
 from collections import OrderedDict
+from typing import Any
 
-from mcpserver.conf import mcp_settings
 from mcpserver.errors import AuthFailure
 from mcpserver.process import process_state
 from tenants.audit import Actor, audit_record
-from tenants.auth import background
+from tenants.auth import auditbudget, background
 from tenants.models import AuditLog, Tenant
 from tenants.principal import Principal
 
-_WINDOW = 60.0
-_MAX_SOURCES = 10_000
 _MAX_SEEN = 50_000
+_MAX_CLIENT_TEXT = 200
 
-# source address -> [window start, records written in window, records suppressed]
-_budget: dict[str, list[float]] = process_state.cache("auditing.budget")
 _seen: OrderedDict[str, None] = process_state.ordered("auditing.seen")
-
-
-def _allow(source: str) -> int | None:
-    """None when this source is over budget, else how many records were suppressed before."""
-    now = time.monotonic()
-    entry = _budget.get(source)
-    if entry is None or now - entry[0] >= _WINDOW:
-        if len(_budget) >= _MAX_SOURCES:
-            _budget.clear()
-        suppressed = int(entry[2]) if entry else 0
-        _budget[source] = [now, 1, 0]
-        return suppressed
-    if entry[1] >= mcp_settings.AUTH_FAILURE_AUDIT_PER_MINUTE:
-        entry[2] += 1
-        return None
-    entry[1] += 1
-    return 0
 
 
 def _actor(client_ip: str | None) -> Actor:
     return Actor(name="mcp-client", client_ip=client_ip)
 
 
+def _grant(tenant: Tenant | None, client_ip: str | None) -> auditbudget.Grant | None:
+    return auditbudget.take(source=client_ip or "-", tenant=str(tenant.pk) if tenant else "-")
+
+
+def _with_counts(details: dict[str, Any], grant: auditbudget.Grant) -> dict[str, Any]:
+    if grant.suppressed:
+        details["suppressed"] = grant.suppressed
+    if grant.suppressed_for_tenant:
+        details["suppressed_for_tenant"] = grant.suppressed_for_tenant
+    return details
+
+
+def _write(grant: auditbudget.Grant, **record: Any) -> None:
+    try:
+        audit_record(**record)
+    except Exception:
+        auditbudget.give_back(grant)
+        raise  # background._run logs it
+
+
 def failure(*, tenant: Tenant | None, client_ip: str | None, failure: AuthFailure) -> None:
-    suppressed = _allow(client_ip or "-")
-    if suppressed is None:
+    grant = _grant(tenant, client_ip)
+    if grant is None:
         return
-    details: dict[str, object] = {
-        "error": failure.error or "missing",
-        "reason": failure.reason[:300],
-    }
-    if suppressed:
-        details["suppressed"] = suppressed
+    details: dict[str, Any] = {"error": failure.error or "missing", "reason": failure.reason}
+    if failure.client_text:
+        # Quoted, so a reader never mistakes it for the server's words; cleaned in audit_record.
+        details["client_text"] = repr(failure.client_text[:_MAX_CLIENT_TEXT])
     background.spawn(
-        audit_record,
+        _write,
+        grant,
         actor=_actor(client_ip),
         action="auth.failure",
         tenant=tenant,
         target=tenant.slug if tenant else "",
         outcome=AuditLog.Outcome.FAILURE,
-        details=details,
+        details=_with_counts(details, grant),
     )
 
 
 def scope_refused(
     *, tenant: Tenant, principal: Principal, needed: frozenset[str], client_ip: str | None
 ) -> None:
-    if _allow(client_ip or "-") is None:
+    grant = _grant(tenant, client_ip)
+    if grant is None:
         return
+    details: dict[str, Any] = {
+        "subject": principal.subject,
+        "needed": sorted(needed),
+        "missing": sorted(principal.missing_scopes(needed)),
+    }
     background.spawn(
-        audit_record,
+        _write,
+        grant,
         actor=_actor(client_ip),
         action="auth.insufficient_scope",
         tenant=tenant,
         target=principal.credential_id or principal.subject,
         outcome=AuditLog.Outcome.DENIED,
-        details={
-            "subject": principal.subject,
-            "needed": sorted(needed),
-            "missing": sorted(principal.missing_scopes(needed)),
-        },
+        details=_with_counts(details, grant),
     )
 
 

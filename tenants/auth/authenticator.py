@@ -57,12 +57,16 @@ async def validate_jwt(config: TenantConfig, token: str, fingerprint: str) -> tu
     provider = _provider_for(config, seen.issuer)
     if seen.alg not in provider.algorithms:
         raise InvalidToken(
-            "The token's signing algorithm is not accepted.", reason=f"algorithm {seen.alg}"
+            "The token's signing algorithm is not accepted.",
+            reason="algorithm not enabled for this provider",
+            client_text=seen.alg,
         )
     key = await jwks.signing_key(provider, kid=seen.kid, alg=seen.alg)
     if key is None:
         raise InvalidToken(
-            "The token's signing key is not known.", reason=f"unknown kid {seen.kid!r}"
+            "The token's signing key is not known.",
+            reason="unknown kid",
+            client_text=repr(seen.kid),
         )
     claims = jwtkit.decode(
         token,

@@ -43,11 +43,15 @@ def peek(token: str) -> Unverified:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
     except (jwt_errors.PyJWTError, ValueError, json.JSONDecodeError) as exc:
-        raise InvalidToken("The access token is malformed.", reason=f"unparsable: {exc}") from exc
+        raise InvalidToken(
+            "The access token is malformed.", reason="unparsable", client_text=str(exc)
+        ) from exc
     alg, kid, issuer = header.get("alg"), header.get("kid"), claims.get("iss")
     if not isinstance(alg, str) or alg not in _ASYMMETRIC:
         raise InvalidToken(
-            "The token's signing algorithm is not accepted.", reason=f"algorithm {alg!r}"
+            "The token's signing algorithm is not accepted.",
+            reason="algorithm not accepted",
+            client_text=repr(alg),
         )
     if kid is not None and not isinstance(kid, str):
         raise InvalidToken("The access token is malformed.", reason="kid is not a string")
@@ -121,8 +125,10 @@ def decode(
     except jwt_errors.PyJWTError as exc:
         for kind, description, reason in _FAILURES:
             if isinstance(exc, kind):
-                raise InvalidToken(description, reason=f"{reason}: {exc}") from exc
-        raise InvalidToken("The access token is invalid.", reason=str(exc)) from exc
+                raise InvalidToken(description, reason=reason, client_text=str(exc)) from exc
+        raise InvalidToken(
+            "The access token is invalid.", reason="rejected", client_text=str(exc)
+        ) from exc
 
 
 # --- signing, for the benchmark and local testing only (the server never issues tokens) ----

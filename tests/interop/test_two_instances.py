@@ -8,12 +8,7 @@ A is honoured by B; a tool-list change made on B reaches a listen stream held op
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +17,8 @@ import anyio
 import httpx2
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.interop.instances import Cluster
+
 MODERN = "2026-07-28"
 META = {
     "io.modelcontextprotocol/protocolVersion": MODERN,
@@ -30,64 +26,16 @@ META = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def two_instances(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "MCP_ENCRYPTION_KEYS": secrets.token_hex(32),
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-        "REDIS_URL": redis_url,
-        "LOG_LEVEL": "WARNING",
-    }
-
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance")
-    key = manage("create_api_key", "pair", "--name", "pair").strip().splitlines()[-1]
-    ports = [_free_port(), _free_port()]
-    servers = [
-        subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "--port", str(port), "--lifespan", "off"),
-                *("--log-level", "warning", "mcpserver.asgi:application"),
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for port in ports
-    ]
+    cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
+    key = cluster.setup_tenant()
     try:
-        for port in ports:
-            deadline = time.monotonic() + 30
-            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-                if time.monotonic() > deadline:
-                    pytest.fail("an instance did not start")
-                time.sleep(0.1)
-        yield [f"http://127.0.0.1:{port}/mcp/pair" for port in ports], key
+        for index in range(2):
+            cluster.start(index)
+        yield cluster.urls, key
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=10)
+        cluster.stop_all()
 
 
 def _headers(key: str, **extra: str) -> dict[str, str]:

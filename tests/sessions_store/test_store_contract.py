@@ -196,6 +196,7 @@ class StoreContract:
         assert built[0] == {"n": [1, 2]} and built[-1] == {"n": [3]}
         assert len(built) == (2 if store.backend.process_cache_allowed() else 3)
 
+    @pytest.mark.django_db  # the command reads the running instances' key ring reports
     def test_rotation_keeps_live_entries_readable_then_re_encrypts_them(self, store: Store) -> None:
         with _with_keys([KEY_A]):
             active = get_store()

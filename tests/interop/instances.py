@@ -1,0 +1,102 @@
+"""Real server processes sharing one database and one Redis, each startable and restartable
+with its own environment (a key rotation runs instances on different key lists)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, *, redis_url: str, tmp_path: Path, keys: str, size: int = 2) -> None:
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "MCP_ENCRYPTION_KEYS": keys,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "REDIS_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+        }
+        self.logs = tmp_path
+        self.ports = [_free_port() for _ in range(size)]
+        self.keys = [keys] * size
+        self._servers: list[subprocess.Popen[bytes] | None] = [None] * size
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}/mcp/pair" for port in self.ports]
+
+    def manage(self, *args: str, keys: str | None = None, check: bool = True) -> str:
+        env = {**self.env, **({"MCP_ENCRYPTION_KEYS": keys} if keys else {})}
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            pytest.fail(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout if check else f"{done.returncode}\n{done.stdout}{done.stderr}"
+
+    def setup_tenant(self) -> str:
+        """Migrates, creates the ``pair`` tenant and returns a raw API key for it."""
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance")
+        return self.manage("create_api_key", "pair", "--name", "pair").strip().splitlines()[-1]
+
+    def log_of(self, index: int) -> str:
+        return (self.logs / f"instance-{index}.log").read_text()
+
+    def start(self, index: int, *, keys: str | None = None) -> None:
+        self.keys[index] = keys or self.keys[index]
+        port = self.ports[index]
+        with (self.logs / f"instance-{index}.log").open("ab") as log:
+            self._servers[index] = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "uvicorn", "--port", str(port), "--lifespan", "off"),
+                    *("--log-level", "warning", "mcpserver.asgi:application"),
+                ],
+                cwd=ROOT,
+                env={**self.env, "MCP_ENCRYPTION_KEYS": self.keys[index]},
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            if time.monotonic() > deadline or self._servers[index].poll() is not None:  # type: ignore[union-attr]
+                pytest.fail(f"instance {index} did not start:\n{self.log_of(index)}")
+            time.sleep(0.1)
+
+    def stop(self, index: int) -> None:
+        server = self._servers[index]
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+            self._servers[index] = None
+
+    def restart(self, index: int, *, keys: str) -> None:
+        self.stop(index)
+        self.start(index, keys=keys)
+
+    def stop_all(self) -> None:
+        for index in range(len(self._servers)):
+            self.stop(index)
