@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "KEYRING_REPORT_INTERVAL": 30.0,
     # A failing shared tier is logged at most once per this many seconds (each failure counted).
     "STORE_FAILURE_LOG_INTERVAL": 30.0,
+    # Once Redis fails a call, further calls fail at once (database and full validation take
+    # over) until a probe, sent this many seconds later and every as long after, answers.
+    "STORE_BREAKER_COOLDOWN": 1.0,
     # --- Authentication (tenants.auth) ---
     # Clock skew tolerated on a JWT's exp, nbf and iat, in seconds.
     "JWT_LEEWAY": 30,
@@ -72,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     # How long a tenant's configuration (status, identity providers) is cached; revocation,
     # suspension and provider changes clear it at once on every instance.
     "AUTH_TENANT_CACHE_TTL": 300,
+    # Every instance reads the revocations recorded in the database at most this often (one
+    # query per process per interval): a revocation Redis missed is in force within it.
+    "REVOCATION_CHECK_INTERVAL": 1.0,
     # Scopes advertised in the protected-resource metadata and in 401 challenges.
     "SCOPES_SUPPORTED": [],
     # A fetched JWKS is kept this long in the shared store; the refresh task renews it sooner.

@@ -15,7 +15,9 @@ logger = logging.getLogger("sessions_store")
 def failure_types() -> tuple[type[BaseException], ...]:
     import redis
 
-    return (redis.RedisError, OSError, DatabaseError)
+    from sessions_store.errors import StoreUnavailable
+
+    return (redis.RedisError, OSError, DatabaseError, StoreUnavailable)
 
 
 class FailureLog:

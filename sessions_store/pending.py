@@ -3,8 +3,10 @@
 A delete or delete_group issued while Redis is down would otherwise be lost: the entries
 would come back, still valid, when Redis returns. They are kept here (bounded, in this
 process only) and applied again before the next shared-tier operation and whenever the
-invalidation listener reconnects. A process that exits meanwhile loses them; the entries then
-live until their own TTL, which is why TTLs never outlast the credential they cache.
+invalidation listener reconnects. While any are held, this process reads nothing from the
+shared tier (``Store.get``): only Redis knows a held group's members. A process that exits
+meanwhile loses them, so the entries may live until their own TTL: callers for whom that
+matters keep their own durable record (the auth caches check ``tenants.auth.ledger``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Values are sealed with the key ring under their storage name, so the shared tier
 holds envelopes; the process tier holds opened values for at most
 ``STORE_PROCESS_CACHE_TTL`` seconds, never past the entry's own expiry, and drops them when
 any instance revokes them. A shared tier that fails is a miss on read and a skipped write:
-callers fall back to full validation, so clients notice only latency.
+callers fall back to full validation, so clients notice only latency. A caller for whom a miss
+means "gone" (a legacy session) reads with ``strict=True`` and gets ``StoreUnavailable``
+instead; so does a revocation that wants to know it was only held for retry.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mcpserver.process import process_state
 from sessions_store import codec, metrics
 from sessions_store.backends.base import Backend, entry_name, group_name, log_name
 from sessions_store.crypto import get_keyring, security_log
+from sessions_store.errors import StoreUnavailable
 from sessions_store.failures import FailureLog, failure_types
 from sessions_store.local import ProcessCache
 from sessions_store.pending import GROUP, KEY, PendingRevocations
@@ -61,7 +64,7 @@ class Store:
         await self.backend.aclose()
 
     # -- bytes -----------------------------------------------------------------------------
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str, *, strict: bool = False) -> bytes | None:
         name = entry_name(key)
         value = self.cache.get(name)
         if value is not None:
@@ -69,12 +72,21 @@ class Store:
             return value
         if self._pending:
             self._pending.replay(self.backend)
+            if self._pending:
+                # Which entries a held delete_group covers only the shared tier knows: until
+                # this process's held revocations are applied, nothing read there is trusted.
+                metrics.incr("store.refused.pending")
+                if strict:
+                    raise StoreUnavailable("revocations are held for retry")
+                return None
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
         try:
             found = self.backend.read(name)
         except self._errors as exc:
             self._failures.record("get", exc)
+            if strict:
+                raise StoreUnavailable("the shared store could not be read") from exc
             return None
         return self._accept(name, found, generation=generation, cacheable=cacheable)
 
@@ -143,19 +155,26 @@ class Store:
             self._revocation_failed("delete", exc)
             self._pending.add(KEY, name)
 
-    def delete_group(self, group: str) -> int:
-        """How many live entries were deleted (0 if the shared tier is down: retried later)."""
+    def delete_group(self, group: str, *, strict: bool = False) -> int:
+        """How many live entries were deleted (0 if the shared tier is down: retried later).
+
+        ``strict``: a shared tier that is down raises ``StoreUnavailable`` once the deletion
+        is held for retry, so the caller can say so.
+        """
         name = group_name(group)
         self._pending.replay(self.backend)
+        held: BaseException | None = None
         try:
             deleted = self.backend.remove_group(name)
         except self._errors as exc:
             self._revocation_failed("delete_group", exc)
             self._pending.add(GROUP, name)
-            deleted = 0
+            deleted, held = 0, exc
         # The process tier does not know groups: empty it rather than risk a survivor. Other
         # instances get the exact names on the invalidation channel.
         self.cache.clear()
+        if held is not None and strict:
+            raise StoreUnavailable("the deletion is held for retry") from held
         return deleted
 
     def _revocation_failed(self, operation: str, exc: BaseException) -> None:
@@ -166,8 +185,8 @@ class Store:
         )
 
     # -- JSON ------------------------------------------------------------------------------
-    def get_json(self, key: str) -> Any | None:
-        return _loads(self.get(key))
+    def get_json(self, key: str, *, strict: bool = False) -> Any | None:
+        return _loads(self.get(key, strict=strict))
 
     def set_json(self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()) -> None:
         self.set(key, _dumps(value), ttl=ttl, groups=groups)
@@ -207,7 +226,7 @@ class Store:
         # Redis: the pool is thread-safe, so calls need not queue behind ORM work.
         return await sync_to_async(func, thread_sensitive=False)(*args, **kwargs)
 
-    async def aget(self, key: str) -> bytes | None:
+    async def aget(self, key: str, *, strict: bool = False) -> bytes | None:
         # A process-tier hit costs microseconds: answer it on the loop, no thread hop. A
         # shared-tier read uses the backend's own async client where it has one (redis.asyncio
         # measured about twice as fast as a thread hop, and far better under concurrency).
@@ -216,12 +235,17 @@ class Store:
         if value is not None:
             metrics.incr("store.hit.process")
             return value
+        if self._pending:  # rare: replayed (or refused) by the sync path, off the loop
+            result: bytes | None = await self._off_loop(self.get, key, strict=strict)
+            return result
         generation = self.cache.generation
         cacheable = self.backend.process_cache_allowed()
         try:
             found = await self.backend.aread(name)
         except self._errors as exc:
             self._failures.record("get", exc)
+            if strict:
+                raise StoreUnavailable("the shared store could not be read") from exc
             return None
         return self._accept(name, found, generation=generation, cacheable=cacheable)
 
@@ -231,8 +255,8 @@ class Store:
     async def adelete(self, key: str) -> None:
         await self._off_loop(self.delete, key)
 
-    async def aget_json(self, key: str) -> Any | None:
-        return _loads(await self.aget(key))
+    async def aget_json(self, key: str, *, strict: bool = False) -> Any | None:
+        return _loads(await self.aget(key, strict=strict))
 
     async def aget_view(self, key: str, build: Callable[[Any], T]) -> T | None:
         """``build(value)`` for an immutable view of a JSON value, built once per cached value.
@@ -300,6 +324,7 @@ def build_store() -> Store:
             client=get_redis_connection(alias),
             async_client=async_client_factory(settings.CACHES[alias]),
             process_cache_cap=cap,
+            breaker_cooldown=float(mcp_settings.STORE_BREAKER_COOLDOWN),
         )
     else:
         from sessions_store.backends.database import DatabaseBackend

@@ -213,3 +213,21 @@ class AuditLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
+
+
+class Revocation(models.Model):
+    """A cache group revoked at some time: the database's word against a stale Redis.
+
+    Written in the transaction of the change that revoked it (key revoked, provider changed,
+    tenant suspended); read by every instance at most once per REVOCATION_CHECK_INTERVAL
+    (``tenants.auth.ledger``). Rows older than the longest auth cache TTL are purged.
+    """
+
+    group = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=("group", "id"), name="revocation_group_id")]
+
+    def __str__(self) -> str:
+        return f"{self.group} at {self.created_at:%Y-%m-%d %H:%M:%S}"

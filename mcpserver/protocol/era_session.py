@@ -25,6 +25,7 @@ from mcpserver.protocol.answering import notifier, run
 from mcpserver.protocol.http import Exchange
 from mcpserver.protocol.jsonrpc import Message, dumps, notification, result_message
 from mcpserver.protocol.sse import Reply
+from sessions_store.errors import StoreUnavailable
 
 
 def _check_version(exchange: Exchange) -> str:
@@ -122,7 +123,10 @@ async def get(exchange: Exchange) -> None:
 
     async def deliver(method: str, params: dict[str, Any]) -> bytes | None:
         if method == "notifications/resources/updated":
-            current = await sessions.load(tenant_id, session_id, exchange.principal)
+            try:
+                current = await sessions.load(tenant_id, session_id, exchange.principal)
+            except StoreUnavailable:  # its subscriptions are unknown for now: drop the update
+                return None
             if current is None or params.get("uri") not in (current.get("subscriptions") or []):
                 return None
         return dumps(notification(method, params))

@@ -39,10 +39,14 @@ def new_session(principal: Principal, version: str, capabilities: dict[str, Any]
 
 
 async def load(tenant_id: int, session_id: str, principal: Principal) -> dict[str, Any] | None:
-    """The session, or None when unknown, ended, or created by another credential."""
+    """The session, or None when unknown, ended, or created by another credential.
+
+    Raises ``sessions_store.errors.StoreUnavailable`` (a 503) when the store is down: the
+    session may well exist, and the client must retry rather than start a new one.
+    """
     if len(session_id) > 128:
         return None
-    session = await get_store().aget_json(_key(tenant_id, session_id))
+    session = await get_store().aget_json(_key(tenant_id, session_id), strict=True)
     if not isinstance(session, dict):
         return None
     if not hmac.compare_digest(str(session.get("principal", "")), principal.fingerprint):

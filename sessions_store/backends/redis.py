@@ -10,6 +10,7 @@ same step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -26,6 +27,10 @@ from sessions_store.backends.base import (
     Invalidations,
 )
 from sessions_store.backends.redis_listener import CHANNEL, Listener, encode, new_origin
+from sessions_store.breaker import Breaker
+
+# Errors that mean Redis cannot be reached (as opposed to a bad command): they open the breaker.
+OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 _DELETE_GROUP = """
 local members = redis.call('SMEMBERS', KEYS[1])
@@ -82,8 +87,11 @@ class RedisBackend:
         client: redis.Redis,
         async_client: Callable[[], aredis.Redis],
         process_cache_cap: float,
+        breaker_cooldown: float = 1.0,
     ) -> None:
         self._client = client
+        # One breaker for the sync client, every loop's async client and the listener's view.
+        self.breaker = Breaker(cooldown=breaker_cooldown, probe=client.ping)
         # redis.asyncio connections belong to one event loop: one client per loop.
         self._async_client = async_client
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis] = (
@@ -134,12 +142,22 @@ class RedisBackend:
             self._listener.stop()
         self._live = False
 
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        self.breaker.check()
+        try:
+            yield
+        except OUTAGE_ERRORS:
+            self.breaker.failed()
+            raise
+
     # -- entries ---------------------------------------------------------------------------
     def read(self, name: bytes) -> tuple[bytes, float] | None:
         pipe = self._client.pipeline(transaction=False)
         pipe.get(name)
         pipe.pttl(name)
-        value, pttl = pipe.execute()
+        with self._guarded():
+            value, pttl = pipe.execute()
         if value is None or pttl == -2:
             return None
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
@@ -149,42 +167,48 @@ class RedisBackend:
         client = self._async_clients.get(loop)
         if client is None:
             client = self._async_clients[loop] = self._async_client()
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.get(name)
-            pipe.pttl(name)
-            value, pttl = await pipe.execute()
+        with self._guarded():
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.get(name)
+                pipe.pttl(name)
+                value, pttl = await pipe.execute()
         if value is None or pttl == -2:
             return None
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
 
     def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None:
-        self._write(
-            keys=[name, *groups],
-            args=[envelope, _ms(ttl), CHANNEL, encode(self._origin, [name])],
-        )
+        with self._guarded():
+            self._write(
+                keys=[name, *groups],
+                args=[envelope, _ms(ttl), CHANNEL, encode(self._origin, [name])],
+            )
 
     def remove(self, name: bytes) -> None:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(name)
         pipe.publish(CHANNEL, encode(self._origin, [name]))
-        pipe.execute()
+        with self._guarded():
+            pipe.execute()
 
     def remove_group(self, group: bytes) -> int:
-        return int(self._delete_group(keys=[group], args=[CHANNEL, encode(self._origin, [])]))
+        with self._guarded():
+            return int(self._delete_group(keys=[group], args=[CHANNEL, encode(self._origin, [])]))
 
     # -- event logs ------------------------------------------------------------------------
     def log_append(self, stream: bytes, envelope: bytes, *, ttl: float) -> str:
         pipe = self._client.pipeline(transaction=True)
         pipe.xadd(stream, {b"d": envelope})
         pipe.pexpire(stream, _ms(ttl))
-        event_id, _ = pipe.execute()
+        with self._guarded():
+            event_id, _ = pipe.execute()
         return str(event_id.decode())
 
     def log_read(self, stream: bytes, *, after: str | None) -> list[tuple[str, bytes]]:
         start = "-" if after is None else f"({after}"
-        rows: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(
-            stream, min=start, max="+"
-        )  # type: ignore[assignment]
+        with self._guarded():
+            rows: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(
+                stream, min=start, max="+"
+            )  # type: ignore[assignment]
         return [(event_id.decode(), fields[b"d"]) for event_id, fields in rows]
 
     # -- maintenance -----------------------------------------------------------------------

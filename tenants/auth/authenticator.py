@@ -14,7 +14,7 @@ from typing import Any
 from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
 from tenants import key_material
-from tenants.auth import apikeys, auditing, jwks, jwtkit, tokencache
+from tenants.auth import apikeys, auditing, jwks, jwtkit, ledger, tokencache
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
 from tenants.models import IdentityProvider, Tenant
 from tenants.principal import AuthMethod, Principal
@@ -106,11 +106,13 @@ async def authenticate(
     try:
         token = bearer_token(authorization)
         fingerprint = hashlib.sha256(token.encode()).hexdigest()
+        # Read before the database is: a stamp never claims more than validation saw.
+        view = await ledger.current_view()
         principal = await tokencache.lookup(
-            tenant_id=tenant.pk, tenant_slug=tenant.slug, fingerprint=fingerprint
+            tenant_id=tenant.pk, tenant_slug=tenant.slug, fingerprint=fingerprint, view=view
         )
         if principal is None:
-            principal = await _validate(config, token, fingerprint)
+            principal = await _validate(config, token, fingerprint, view)
     except (MissingCredential, InvalidCredentialRequest, InvalidToken) as failure:
         if not isinstance(failure, MissingCredential):
             auditing.failure(tenant=tenant, client_ip=client_ip, failure=failure)
@@ -121,22 +123,29 @@ async def authenticate(
     return principal
 
 
-async def _validate(config: TenantConfig, token: str, fingerprint: str) -> Principal:
+async def _validate(
+    config: TenantConfig, token: str, fingerprint: str, view: ledger.View | None
+) -> Principal:
     tenant = config.tenant
     if key_material.looks_like_api_key(token):
         principal = await apikeys.validate(tenant=tenant, digest=fingerprint)
+        groups = [f"apikey:{principal.credential_id}"]
         tokencache.remember(
             principal,
-            groups=[f"apikey:{principal.credential_id}"],
+            groups=groups,
+            stamp=ledger.stamp(view, tokencache.groups_for(principal, groups)),
             still_valid=partial(apikeys.still_usable, principal.credential_id),
         )
         return principal
     if not jwtkit.looks_like_jwt(token):
         raise InvalidToken("The access token is malformed.", reason="neither API key nor JWT")
     principal, provider_id = await validate_jwt(config, token, fingerprint)
+    groups = [f"idp:{provider_id}"]
     tokencache.remember(
         principal,
-        groups=[f"idp:{provider_id}"],
+        groups=groups,
+        # A token is as good as the provider settings it was checked against: the config's.
+        stamp=ledger.stamp(config.stamp, tokencache.groups_for(principal, groups)),
         still_valid=partial(provider_still_enabled, provider_id),
     )
     return principal

@@ -3,19 +3,22 @@
 One store entry per tenant slug holds everything the authenticator needs, so a request costs
 one cache lookup instead of database queries. Entries are grouped under ``tenant:<id>``,
 ``tenantconf:<id>`` and ``idp:<provider id>``: suspending the tenant, changing its settings or
-disabling a provider clears them on every instance. Unknown and suspended slugs are remembered
-briefly in this process only, so a flood of bad slugs does not reach the database.
+disabling a provider clears them on every instance. An entry also carries its revocation
+stamp (``tenants.auth.ledger``): one whose groups were revoked since, which Redis may have kept
+through an outage or a restart, is refused. Unknown and suspended slugs are remembered briefly
+in this process only, so a flood of bad slugs does not reach the database.
 """
 
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcpserver.conf import mcp_settings
 from mcpserver.process import process_state
 from sessions_store.store import get_store
-from tenants.auth import background, outage
+from tenants.auth import background, ledger, outage
 from tenants.models import IdentityProvider, Tenant
 
 # How long an unknown or suspended slug is answered from memory (creation and reactivation
@@ -41,6 +44,12 @@ class TenantConfig:
     tenant: Tenant
     providers: tuple[ProviderConfig, ...]
     rev: str
+    # The revocation ledger's ids for groups_for(...) when this snapshot was read.
+    stamp: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def groups(self) -> list[str]:
+        return groups_for(self.tenant.pk, [p.id for p in self.providers])
 
 
 def cache_key(slug: str) -> str:
@@ -72,7 +81,8 @@ def provider_config(provider: IdentityProvider) -> ProviderConfig:
     return ProviderConfig(**{**fields, "algorithms": tuple(fields["algorithms"])})
 
 
-def _snapshot(slug: str) -> dict[str, Any] | None:
+def _snapshot(slug: str, view: ledger.View | None = None) -> dict[str, Any] | None:
+    """``view``: the revocation ledger as read before this query (for the stamp)."""
     tenant = Tenant.objects.filter(slug=slug, status=Tenant.Status.ACTIVE).first()
     if tenant is None:
         return None
@@ -81,6 +91,7 @@ def _snapshot(slug: str) -> dict[str, Any] | None:
     ]
     return {
         "rev": secrets.token_hex(8),
+        "v": ledger.stamp(view, groups_for(tenant.pk, [p["id"] for p in providers])),
         "tenant": {
             "id": tenant.pk,
             "slug": tenant.slug,
@@ -123,7 +134,13 @@ def _build(snapshot: dict[str, Any]) -> TenantConfig:
     providers = tuple(
         ProviderConfig(**{**p, "algorithms": tuple(p["algorithms"])}) for p in snapshot["providers"]
     )
-    return TenantConfig(tenant=tenant, providers=providers, rev=snapshot["rev"])
+    stamp = snapshot.get("v")
+    return TenantConfig(
+        tenant=tenant,
+        providers=providers,
+        rev=snapshot["rev"],
+        stamp=stamp if isinstance(stamp, dict) else {},
+    )
 
 
 _built: dict[str, TenantConfig] = process_state.cache("tenantcache.built")
@@ -136,6 +153,7 @@ async def resolve(slug: str) -> TenantConfig | None:
     the tenant is not cached and the database cannot be asked."""
     if _absent.get(slug, 0.0) > time.monotonic():
         return None
+    view = await ledger.current_view()
 
     def from_cache(snapshot: Any) -> TenantConfig | None:
         if not isinstance(snapshot, dict) or "rev" not in snapshot:
@@ -143,9 +161,9 @@ async def resolve(slug: str) -> TenantConfig | None:
         return _config_for(slug, snapshot)
 
     config = await get_store().aget_view(cache_key(slug), from_cache)
-    if config is not None:
+    if config is not None and ledger.still_current(view, config.groups, config.stamp):
         return config
-    snapshot = await outage.db_call(_snapshot, slug)
+    snapshot = await outage.db_call(_snapshot, slug, view)
     if snapshot is None:
         if len(_absent) > 10_000:
             _absent.clear()

@@ -4,17 +4,20 @@ The key is ``auth:<tenant id>:<sha256 of the credential>``: neither the key nor 
 the credential. An entry never outlives the credential (nor ``AUTH_CACHE_TTL``) and belongs to
 the groups that revoke it: ``tenant:<id>`` and ``apikey:<public id>`` or ``idp:<provider id>``.
 One credential is revoked by deleting its key: a group of its own would cost Redis about
-300 bytes per cached token and save nothing.
+300 bytes per cached token and save nothing. An entry also names its groups and carries their
+revocation stamp (``tenants.auth.ledger``), so a revocation that never reached Redis, or that
+Redis lost in a restart, still refuses it within ``REVOCATION_CHECK_INTERVAL``.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from mcpserver.conf import mcp_settings
 from sessions_store.store import get_store
-from tenants.auth import background
+from tenants.auth import background, ledger
 from tenants.principal import AuthMethod, Principal
 
 
@@ -22,8 +25,17 @@ def cache_key(tenant_id: int, fingerprint: str) -> str:
     return f"auth:{tenant_id}:{fingerprint}"
 
 
-def _dump(principal: Principal) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    principal: Principal
+    groups: tuple[str, ...]
+    stamp: Mapping[str, int]
+
+
+def _dump(principal: Principal, groups: list[str], stamp: Mapping[str, int]) -> dict[str, Any]:
     return {
+        "g": groups,
+        "v": dict(stamp),
         "s": principal.subject,
         "m": str(principal.auth_method),
         "sc": sorted(principal.scopes),
@@ -33,14 +45,14 @@ def _dump(principal: Principal) -> dict[str, Any]:
     }
 
 
-def _load(entry: Any, *, tenant_id: int, tenant_slug: str, fingerprint: str) -> Principal | None:
+def _load(entry: Any, *, tenant_id: int, tenant_slug: str, fingerprint: str) -> _Cached | None:
     if not isinstance(entry, dict):
         return None
     expiry = entry.get("x")
     if expiry is not None and expiry <= time.time():
         return None
     try:
-        return Principal(
+        principal = Principal(
             tenant_id=tenant_id,
             tenant_slug=tenant_slug,
             subject=entry["s"],
@@ -51,19 +63,29 @@ def _load(entry: Any, *, tenant_id: int, tenant_slug: str, fingerprint: str) -> 
             expires_at=None if expiry is None else datetime.fromtimestamp(expiry, tz=UTC),
             credential_id=entry["c"],
         )
+        groups, stamp = tuple(entry["g"]), entry["v"]
     except (KeyError, ValueError, TypeError):
         return None
+    if not isinstance(stamp, dict) or not all(isinstance(g, str) for g in groups):
+        return None
+    return _Cached(principal=principal, groups=groups, stamp=stamp)
 
 
-async def lookup(*, tenant_id: int, tenant_slug: str, fingerprint: str) -> Principal | None:
-    principal = await get_store().aget_view(
+async def lookup(
+    *, tenant_id: int, tenant_slug: str, fingerprint: str, view: ledger.View | None
+) -> Principal | None:
+    """The cached principal, unless ``view`` (the revocation ledger) shows it revoked since."""
+    cached = await get_store().aget_view(
         cache_key(tenant_id, fingerprint),
         lambda entry: _load(
             entry, tenant_id=tenant_id, tenant_slug=tenant_slug, fingerprint=fingerprint
         ),
     )
+    if cached is None or not ledger.still_current(view, cached.groups, cached.stamp):
+        return None
+    principal = cached.principal
     # The view outlives a single check: the credential's expiry is checked on every use.
-    expires_at = principal.expires_at if principal is not None else None
+    expires_at = principal.expires_at
     if expires_at is not None and expires_at.timestamp() <= time.time():
         return None
     return principal
@@ -87,20 +109,33 @@ def _store_then_verify(
         store.delete(key)
 
 
-def remember(principal: Principal, *, groups: list[str], still_valid: Callable[[], bool]) -> None:
+def groups_for(principal: Principal, groups: list[str]) -> list[str]:
+    return [f"tenant:{principal.tenant_id}", *groups]
+
+
+def remember(
+    principal: Principal,
+    *,
+    groups: list[str],
+    stamp: Mapping[str, int],
+    still_valid: Callable[[], bool],
+) -> None:
     """Cache ``principal`` in the background; the request does not wait for the write.
 
-    ``still_valid`` reads the database after the write (the credential is not revoked, its
-    tenant and provider are active), closing the race with a concurrent revocation.
+    ``stamp``: the revocation ledger's ids for the entry's groups as of the database state the
+    validation relied on. ``still_valid`` reads the database after the write (the credential
+    is not revoked, its tenant and provider are active), closing the race with a concurrent
+    revocation.
     """
     ttl = ttl_for(principal)
     if ttl < 1:
         return
+    all_groups = groups_for(principal, groups)
     background.spawn(
         _store_then_verify,
         cache_key(principal.tenant_id, principal.fingerprint),
-        _dump(principal),
+        _dump(principal, all_groups, stamp),
         ttl,
-        [f"tenant:{principal.tenant_id}", *groups],
+        all_groups,
         still_valid,
     )

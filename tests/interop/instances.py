@@ -4,11 +4,15 @@ with its own environment (a key rotation runs instances on different key lists).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -100,3 +104,47 @@ class Cluster:
     def stop_all(self) -> None:
         for index in range(len(self._servers)):
             self.stop(index)
+
+
+@dataclass
+class Instances:
+    """Running instances of a ``Cluster`` on one key list, and the ``pair`` tenant's key."""
+
+    urls: list[str]
+    key: str
+    key_id: str
+    env: dict[str, str] = field(repr=False)
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+
+@contextmanager
+def server_instances(*, redis_url: str, tmp_path: Path, count: int = 2) -> Iterator[Instances]:
+    cluster = Cluster(
+        redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32), size=count
+    )
+    cluster.manage("migrate", "--noinput", "-v", "0")
+    cluster.manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance")
+    created = cluster.manage("create_api_key", "pair", "--name", "pair")
+    found = re.search(r"\b(ak_\w+)", created)
+    assert found, created
+    try:
+        for index in range(count):
+            cluster.start(index)
+        yield Instances(
+            urls=cluster.urls,
+            key=created.strip().splitlines()[-1],
+            key_id=found.group(1),
+            env=cluster.env,
+        )
+    finally:
+        cluster.stop_all()

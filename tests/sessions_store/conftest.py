@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -92,8 +93,26 @@ class RedisServer:
         client = redis.Redis(unix_socket_path=str(self.socket))
         wait_for(lambda: self.socket.exists() and _pings(client))
 
+    def freeze(self) -> None:
+        """SIGSTOP: sockets stay open and connections are accepted, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown save; a restart loads the last SAVE's snapshot, if any."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+        self.socket.unlink(missing_ok=True)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None

@@ -103,3 +103,31 @@ def test_a_silent_redis_turns_the_process_tier_off_within_a_second(
     redis.Redis.from_url(private_redis.url).client_pause(2500, all=True)
     wait_for(lambda: not store.backend.process_cache_allowed(), timeout=2.0)
     wait_live(store)  # and back once Redis answers again
+
+
+def test_a_frozen_redis_fails_fast_once_the_breaker_opens(
+    store: Store, private_redis: RedisServer
+) -> None:
+    import time
+
+    from sessions_store.backends.redis import RedisBackend
+    from sessions_store.errors import StoreUnavailable
+
+    assert isinstance(store.backend, RedisBackend)
+    store.set("k", b"v", ttl=600)
+    store.cache.clear()
+    private_redis.freeze()
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.get("k", strict=True)  # the first call waits for its timeout
+        assert store.backend.breaker.is_open
+        started = time.monotonic()
+        for _ in range(20):
+            assert store.get("k") is None  # a miss for callers that fall back
+            with pytest.raises(StoreUnavailable):
+                store.get("k", strict=True)  # "unknown" for callers that must not
+        # Forty calls in less than one socket timeout: none of them waited on Redis.
+        assert time.monotonic() - started < 0.5
+    finally:
+        private_redis.thaw()
+    wait_for(lambda: store.get("k") == b"v", timeout=10)  # the probe closed the breaker

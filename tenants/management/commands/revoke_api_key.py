@@ -2,7 +2,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from mcpserver.conf import mcp_settings
 from tenants import selectors, services
+from tenants.auth.revocation import held_revocations
 from tenants.management.base import OpsCommand
 
 
@@ -17,6 +19,14 @@ class Command(OpsCommand):
         if key is None:
             raise CommandError(f"No API key {key_id!r}.")
         was_revoked = key.is_revoked
-        services.api_key_revoke(key=key, actor=self.actor)
+        with held_revocations() as held:
+            services.api_key_revoke(key=key, actor=self.actor)
         state = "was already revoked" if was_revoked else "revoked"
         self.stdout.write(f"API key {key.public_id} ({key.tenant.slug}) {state}.")
+        if held:
+            self.stderr.write(
+                "Redis could not be reached: the key's cached entries were not deleted there. "
+                "The revocation is recorded in the database and in force on every instance "
+                f"within {mcp_settings.REVOCATION_CHECK_INTERVAL:g} s; the entries go when Redis "
+                "answers an instance again, or expire."
+            )
