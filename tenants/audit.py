@@ -10,12 +10,15 @@ bounded.
 import math
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
 from mcpserver.context import request_id_var
-from tenants.models import AuditLog, Tenant
+from tenants.models import AuditLog
+
+if TYPE_CHECKING:
+    from tenants.snapshots import AnyTenant
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,14 @@ def audit_record(
     *,
     actor: Actor,
     action: str,
-    tenant: Tenant | None = None,
+    tenant: "AnyTenant | None" = None,
     target: str = "",
     outcome: str = AuditLog.Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
     """Append one audit row. Call inside the same transaction as the change it records."""
     return AuditLog.objects.create(
-        tenant=tenant,
+        tenant_id=tenant.pk if tenant is not None else None,
         actor=clean_text(actor.name, limit=200),
         action=action,
         target=clean_text(target, limit=300),

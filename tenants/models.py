@@ -47,13 +47,21 @@ class Tenant(models.Model):
 
     @property
     def resource_identifier(self) -> str:
-        """The RFC 8707 resource this tenant's tokens are issued for."""
-        return f"{mcp_settings.PUBLIC_URL}/mcp/{self.slug}"
+        return resource_identifier(self.slug)
 
     @property
     def resource_metadata_url(self) -> str:
-        """Where this tenant's RFC 9728 protected-resource metadata is published."""
-        return f"{mcp_settings.PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/{self.slug}"
+        return resource_metadata_url(self.slug)
+
+
+def resource_identifier(slug: str) -> str:
+    """The RFC 8707 resource a tenant's tokens are issued for."""
+    return f"{mcp_settings.PUBLIC_URL}/mcp/{slug}"
+
+
+def resource_metadata_url(slug: str) -> str:
+    """Where a tenant's RFC 9728 protected-resource metadata is published."""
+    return f"{mcp_settings.PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/{slug}"
 
 
 class IdentityProvider(models.Model):

@@ -12,8 +12,8 @@ from typing import Any
 
 from mcpserver.eras import META_CAPABILITIES, META_LOG_LEVEL, Era
 from mcpserver.protocol.jsonrpc import Message
-from tenants.models import Tenant
 from tenants.principal import Principal
+from tenants.snapshots import TenantView
 from tools.context import LOG_LEVELS, Ask, Notify, ToolContext
 from tools.registry import Catalogue, catalogue_for
 
@@ -24,7 +24,7 @@ async def _drop(method: str, params: dict[str, Any]) -> None:
 
 @dataclass
 class Call:
-    tenant: Tenant
+    tenant: TenantView
     principal: Principal
     toolsets: tuple[str, ...]
     era: Era

@@ -27,8 +27,8 @@ from mcpserver.protocol.jsonrpc import (
     result_message,
 )
 from mcpserver.protocol.translator import error_object
-from tenants.models import Tenant
 from tenants.principal import Principal
+from tenants.snapshots import TenantView
 
 ReadLine = Callable[[], Awaitable[bytes]]
 Write = Callable[[bytes], Awaitable[None]]
@@ -36,7 +36,7 @@ Write = Callable[[bytes], Awaitable[None]]
 
 class StdioServer:
     def __init__(
-        self, tenant: Tenant, principal: Principal, toolsets: tuple[str, ...], write: Write
+        self, tenant: TenantView, principal: Principal, toolsets: tuple[str, ...], write: Write
     ) -> None:
         self.tenant = tenant
         self.principal = principal

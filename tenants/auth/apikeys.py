@@ -13,12 +13,13 @@ from tenants import selectors
 from tenants.auth import background, outage
 from tenants.models import ApiKey, Tenant
 from tenants.principal import AuthMethod, Principal
+from tenants.snapshots import AnyTenant
 
 # public id -> monotonic time of the last last_used_at write from this process
 _last_used_written: dict[str, float] = process_state.cache("apikeys.last_used_written")
 
 
-def _check(key: ApiKey | None, tenant: Tenant) -> ApiKey:
+def _check(key: ApiKey | None, tenant: AnyTenant) -> ApiKey:
     # A key of another tenant is answered like an unknown one: it says nothing about others.
     if key is None or key.tenant_id != tenant.pk:
         raise InvalidToken("The API key is not valid.", reason="unknown key")
@@ -31,7 +32,7 @@ def _check(key: ApiKey | None, tenant: Tenant) -> ApiKey:
     return key
 
 
-async def validate(*, tenant: Tenant, digest: str) -> Principal:
+async def validate(*, tenant: AnyTenant, digest: str) -> Principal:
     """The principal of the key whose SHA-256 is ``digest`` (the caller did the format check).
     Raises ``DatabaseUnavailable`` when the database cannot be asked."""
     key = _check(await outage.db_call(selectors.api_key_get_by_digest, digest=digest), tenant)

@@ -14,8 +14,9 @@ from mcpserver.errors import AuthFailure
 from mcpserver.process import process_state
 from tenants.audit import Actor, audit_record
 from tenants.auth import auditbudget, background
-from tenants.models import AuditLog, Tenant
+from tenants.models import AuditLog
 from tenants.principal import Principal
+from tenants.snapshots import AnyTenant
 
 _MAX_SEEN = 50_000
 _MAX_CLIENT_TEXT = 200
@@ -27,7 +28,7 @@ def _actor(client_ip: str | None) -> Actor:
     return Actor(name="mcp-client", client_ip=client_ip)
 
 
-def _grant(tenant: Tenant | None, client_ip: str | None) -> auditbudget.Grant | None:
+def _grant(tenant: AnyTenant | None, client_ip: str | None) -> auditbudget.Grant | None:
     return auditbudget.take(source=client_ip or "-", tenant=str(tenant.pk) if tenant else "-")
 
 
@@ -47,7 +48,7 @@ def _write(grant: auditbudget.Grant, **record: Any) -> None:
         raise  # background._run logs it
 
 
-def failure(*, tenant: Tenant | None, client_ip: str | None, failure: AuthFailure) -> None:
+def failure(*, tenant: AnyTenant | None, client_ip: str | None, failure: AuthFailure) -> None:
     grant = _grant(tenant, client_ip)
     if grant is None:
         return
@@ -68,7 +69,7 @@ def failure(*, tenant: Tenant | None, client_ip: str | None, failure: AuthFailur
 
 
 def scope_refused(
-    *, tenant: Tenant, principal: Principal, needed: frozenset[str], client_ip: str | None
+    *, tenant: AnyTenant, principal: Principal, needed: frozenset[str], client_ip: str | None
 ) -> None:
     grant = _grant(tenant, client_ip)
     if grant is None:
@@ -90,7 +91,7 @@ def scope_refused(
     )
 
 
-def first_use(*, tenant: Tenant, principal: Principal, client_ip: str | None) -> None:
+def first_use(*, tenant: AnyTenant, principal: Principal, client_ip: str | None) -> None:
     """Record the first time this process accepts a credential (by fingerprint)."""
     if principal.fingerprint in _seen:
         return

@@ -13,13 +13,13 @@ from channels.db import database_sync_to_async
 from mcpserver.errors import InsufficientScope
 from tenants.auth import auditing
 from tenants.auth.challenges import insufficient_scope_challenge
-from tenants.models import Tenant
 from tenants.principal import Principal
+from tenants.snapshots import AnyTenant
 
 
 async def authorize(
     *,
-    tenant: Tenant,
+    tenant: AnyTenant,
     principal: Principal,
     needed: Iterable[str],
     client_ip: str | None = None,

@@ -8,7 +8,7 @@ challenge.
 from collections.abc import Iterable
 
 from mcpserver.conf import mcp_settings
-from tenants.models import Tenant
+from tenants.snapshots import AnyTenant
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -39,12 +39,12 @@ def bearer_challenge(
     return "Bearer " + ", ".join(f"{name}={_quoted(value)}" for name, value in params)
 
 
-def supported_scopes(tenant: Tenant) -> list[str]:
+def supported_scopes(tenant: AnyTenant) -> list[str]:
     """The scopes this tenant's endpoint advertises in metadata and 401s."""
     return sorted(set(mcp_settings.SCOPES_SUPPORTED))
 
 
-def unauthorized_challenge(tenant: Tenant, error: str, description: str) -> str:
+def unauthorized_challenge(tenant: AnyTenant, error: str, description: str) -> str:
     """The challenge of a 401 for ``tenant``; an empty ``error`` means "no credential"."""
     return bearer_challenge(
         resource_metadata=tenant.resource_metadata_url,
@@ -54,7 +54,7 @@ def unauthorized_challenge(tenant: Tenant, error: str, description: str) -> str:
     )
 
 
-def insufficient_scope_challenge(tenant: Tenant, scopes: Iterable[str]) -> str:
+def insufficient_scope_challenge(tenant: AnyTenant, scopes: Iterable[str]) -> str:
     """The challenge of a 403 insufficient_scope naming every scope in ``scopes``."""
     needed = sorted(set(scopes))
     return bearer_challenge(
@@ -65,11 +65,11 @@ def insufficient_scope_challenge(tenant: Tenant, scopes: Iterable[str]) -> str:
     )
 
 
-def unauthorized_headers(tenant: Tenant, error: str, description: str) -> Headers:
+def unauthorized_headers(tenant: AnyTenant, error: str, description: str) -> Headers:
     value = unauthorized_challenge(tenant, error, description)
     return [(b"www-authenticate", value.encode("ascii"))]
 
 
-def insufficient_scope_headers(tenant: Tenant, scopes: Iterable[str]) -> Headers:
+def insufficient_scope_headers(tenant: AnyTenant, scopes: Iterable[str]) -> Headers:
     value = insufficient_scope_challenge(tenant, scopes)
     return [(b"www-authenticate", value.encode("ascii"))]

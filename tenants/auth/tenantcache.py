@@ -20,6 +20,7 @@ from mcpserver.process import process_state
 from sessions_store.store import get_store
 from tenants.auth import background, ledger, outage
 from tenants.models import IdentityProvider, Tenant
+from tenants.snapshots import TenantView
 
 # How long an unknown or suspended slug is answered from memory (creation and reactivation
 # are seen after at most this long; suspension is immediate).
@@ -41,7 +42,7 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class TenantConfig:
-    tenant: Tenant
+    tenant: TenantView
     providers: tuple[ProviderConfig, ...]
     rev: str
     # The revocation ledger's ids for groups_for(...) when this snapshot was read.
@@ -128,9 +129,7 @@ def _store_then_verify(slug: str, snapshot: dict[str, Any]) -> None:
 
 def _build(snapshot: dict[str, Any]) -> TenantConfig:
     fields = snapshot["tenant"]
-    tenant = Tenant(**fields)
-    tenant._state.adding = False
-    tenant._state.db = "default"
+    tenant = TenantView(**{**fields, "enabled_toolsets": tuple(fields["enabled_toolsets"] or ())})
     providers = tuple(
         ProviderConfig(**{**p, "algorithms": tuple(p["algorithms"])}) for p in snapshot["providers"]
     )

@@ -5,10 +5,10 @@ import json
 from typing import Any
 
 from mcpserver.protocol.stdio import StdioServer
-from tenants.models import Tenant
 from tenants.principal import AuthMethod, Principal
+from tenants.snapshots import TenantView
 
-TENANT = Tenant(id=1, slug="acme", name="Acme")
+TENANT = TenantView(id=1, slug="acme", name="Acme", status="active", enabled_toolsets=())
 PRINCIPAL = Principal(
     tenant_id=1,
     tenant_slug="acme",
