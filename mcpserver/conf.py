@@ -49,6 +49,13 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_STATE_TTL": 600,
     # How long a server-to-client request (sampling, elicitation) waits for its answer.
     "CLIENT_REQUEST_TIMEOUT": 120,
+    # Event streams (subscriptions/listen, legacy GET) one process holds open at most, in all
+    # and per tenant; one more is refused with 503 and Retry-After. Each holds a task and a
+    # Channels-layer group membership, refreshed every STREAM_KEEPALIVE seconds, when an idle
+    # stream also gets a keep-alive comment.
+    "STREAMS_PER_PROCESS": 500,
+    "STREAMS_PER_TENANT": 100,
+    "STREAM_KEEPALIVE": 15.0,
     # ttlMs advertised on list and read results (2026-07-28 caching hints).
     "CACHE_TTL_MS": 60_000,
     # The shared store (sessions_store): the process tier keeps at most this many opened values

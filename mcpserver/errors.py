@@ -207,6 +207,15 @@ class Unavailable(McpError):
         return [(b"retry-after", str(self.retry_after).encode()), *super().headers()]
 
 
+class StreamLimitReached(Unavailable):
+    """This process holds as many event streams as it allows (in all, or for the tenant);
+    another instance may have room."""
+
+    jsonrpc_code = -32000
+    default_message = "Server busy: too many open streams; retry later"
+    retry_after = 5
+
+
 # ----- tools -----------------------------------------------------------------------------
 
 

@@ -123,8 +123,19 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels_redis with messages sealed by the store's key ring, socket reads longer
+            # than its blocking pop, and a bounded pool that queues bursts instead of failing.
+            "BACKEND": "sessions_store.channel_layer.SealedRedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Streams hold a connection only for short commands (receiving is one pop per
+                # process), so this covers MCP_SERVER["STREAMS_PER_PROCESS"] opening at once.
+                "max_connections": 50,
+                "pool_timeout": 10.0,
+                # A stream refreshes its group membership every STREAM_KEEPALIVE seconds; the
+                # member of a process that died without leaving is dropped after this.
+                "group_expiry": 90,
+            },
         }
     }
 else:

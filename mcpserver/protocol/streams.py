@@ -6,19 +6,16 @@ on any instance: the stream joins the tenant's group on the Channels layer while
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
-
-from channels.layers import get_channel_layer
 
 from mcpserver.conf import mcp_settings
 from mcpserver.eras import META_SUBSCRIPTION_ID
 from mcpserver.errors import InvalidParams
+from mcpserver.protocol import streamslots
 from mcpserver.protocol.http import Exchange, send_chunk, start_stream
 from mcpserver.protocol.jsonrpc import Message, dumps, notification
 from mcpserver.protocol.sse import event
-from tools.events import tenant_group
 
 # Returns the SSE data for an announcement, or None when this stream does not want it.
 Deliver = Callable[[str, dict[str, Any]], Awaitable[bytes | None]]
@@ -28,7 +25,6 @@ LISTEN_FILTERS = {
     "promptsListChanged": "notifications/prompts/list_changed",
     "resourcesListChanged": "notifications/resources/list_changed",
 }
-KEEP_ALIVE = 15.0
 
 
 def _listened_uris(wanted: dict[str, Any]) -> list[str] | None:
@@ -68,28 +64,26 @@ async def listen(exchange: Exchange, message: Message) -> None:
 
 
 async def relay_announcements(exchange: Exchange, first: list[bytes], deliver: Deliver) -> None:
-    """Hold an SSE stream open, relaying the tenant's announcements until the client leaves."""
+    """Hold an SSE stream open, relaying the tenant's announcements until the client leaves.
+
+    Admission comes first: past the process's or the tenant's stream limit this raises
+    ``StreamLimitReached`` (503) before any header is sent.
+    """
+    stream = await streamslots.open_tenant_stream(exchange.tenant_id)
     exchange.on_stream()
-    layer = get_channel_layer()
-    channel = await layer.new_channel() if layer else None
-    group = tenant_group(exchange.tenant_id)
-    if layer and channel:
-        await layer.group_add(group, channel)
     try:
         await start_stream(exchange.send)
         for chunk in first:
             await send_chunk(exchange.send, chunk)
-        if not (layer and channel):
-            await asyncio.Event().wait()
+        if not first:  # an empty chunk makes daphne write the headers now, not at the 1st event
+            await send_chunk(exchange.send, b"")
         while True:
-            try:
-                msg = await asyncio.wait_for(layer.receive(channel), timeout=KEEP_ALIVE)
-            except TimeoutError:
+            msg = await stream.next()
+            if msg is None:
                 await send_chunk(exchange.send, b": keep-alive\n\n")
                 continue
             data = await deliver(str(msg.get("method", "")), dict(msg.get("params") or {}))
             if data is not None:
                 await send_chunk(exchange.send, event(data))
     finally:
-        if layer and channel:
-            await layer.group_discard(group, channel)
+        await stream.close()

@@ -164,7 +164,9 @@ def test_get_stream_carries_list_changed_notifications(endpoint: Endpoint) -> No
         }
         done = await arequest("POST", endpoint.path, json.dumps(call).encode(), headers)
         assert done.status == 200
-        frame = (await stream.receive_output(3))["body"].decode()
+        frame = ""
+        while "data: " not in frame:  # the stream opens with an empty chunk (headers out)
+            frame += (await stream.receive_output(3))["body"].decode()
         await stream.send_input({"type": "http.disconnect"})
         await stream.wait(3)
         return json.loads(frame.split("data: ", 1)[1])
