@@ -9,7 +9,7 @@ from tenants.auth import auditing, background, challenges
 from tenants.auth.authorization import authorize
 from tenants.models import AuditLog
 from tenants.principal import AuthMethod, Principal
-from tests.tenants.auth.test_paths import challenge, metadata_url
+from tests.tenants.auth.paths import challenge, metadata_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ import pytest
 from mcpserver.process import process_state
 from tenants.models import AuditLog
 from tests.tenants.auth.idp import LoopbackIdP
-from tests.tenants.auth.test_paths import challenge
+from tests.tenants.auth.paths import challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
