@@ -161,4 +161,3 @@ def launch_instances(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., I
                 process.terminate()
             for process in instances.processes:
                 process.wait(timeout=10)
-
