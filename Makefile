@@ -53,12 +53,13 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports --no-cache
 
-# SQLite first, then the same suite on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services).
+# SQLite first, then the same suite on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services),
+# less the tests that start servers on a database of their own (marked own_database).
 pytest: $(VENV)/.dev
 	$(PY) -m pytest
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
 		echo "--- again on PostgreSQL"; \
-		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest; \
+		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest -m "not own_database"; \
 	else echo "TEST_POSTGRES_URL unset: PostgreSQL run skipped (use make test)." >&2; exit 1; fi
 
 # Cost per request of each authentication path, on throwaway Redis and a scratch SQLite file.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from tests.interop.faults import (
     legacy_ping,
@@ -26,6 +27,11 @@ from tests.interop.faults import (
 )
 from tests.interop.instances import server_instances
 from tests.sessions_store.conftest import RedisServer
+
+# Servers on a database of their own: the result does not depend on the suite's database,
+# so the PostgreSQL pass skips them (make test runs them once).
+pytestmark = pytest.mark.own_database
+
 
 __all__ = ["redis_server"]
 

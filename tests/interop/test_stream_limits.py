@@ -24,6 +24,11 @@ import redis
 
 from tests.interop.streams import LISTEN, listen_headers, trigger_tool_change
 
+# Servers on a database of their own: the result does not depend on the suite's database,
+# so the PostgreSQL pass skips them (make test runs them once).
+pytestmark = pytest.mark.own_database
+
+
 LIMITS = {
     "MCP_SERVER": {"STREAMS_PER_TENANT": 30, "STREAMS_PER_PROCESS": 40},
     "CHANNEL_LAYER": {"max_connections": 4},

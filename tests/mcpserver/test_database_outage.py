@@ -29,6 +29,11 @@ from sessions_store.backends.base import entry_name
 from tests.mcpserver.conftest import ROOT, Served, base_env
 from tests.sessions_store.conftest import RedisServer, wait_for
 
+# Servers on a database of their own: the result does not depend on the suite's database,
+# so the PostgreSQL pass skips them (make test runs them once).
+pytestmark = pytest.mark.own_database
+
+
 MODERN = "2026-07-28"
 
 

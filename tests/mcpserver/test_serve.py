@@ -4,7 +4,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.mcpserver.conftest import ROOT, base_env, get
+
+# Servers on a database of their own: the result does not depend on the suite's database,
+# so the PostgreSQL pass skips them (make test runs them once).
+pytestmark = pytest.mark.own_database
 
 
 def test_embedded_default_serves_and_bootstraps_a_working_key(tmp_path, daphne):
