@@ -3,9 +3,9 @@
 ``TransportGuard(inner)``: gives the request its id (echoed as ``X-Request-ID``, carried by
 every log line and audit record); checks the Host header against ALLOWED_HOSTS and a present
 Origin against the allowed origins (403, DNS-rebinding protection); answers CORS preflights
-and lets browser clients on an allowed origin read the responses. Any ``McpError`` the inner
-application raises before it starts its response (the tenant resolver and the authenticator
-refuse that way) is answered here, by the one translator.
+and lets browser clients on an allowed origin read the responses. An ``HttpRefusal`` the inner
+application raises (the tenant resolver and the authenticator refuse that way, before any
+response starts) is answered here, by the one translator.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.http.request import split_domain_port, validate_host
 from mcpserver.conf import mcp_settings
 from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
 from mcpserver.context import scope_header as header
-from mcpserver.errors import HostNotAllowed, McpError, OriginNotAllowed
+from mcpserver.errors import HostNotAllowed, HttpRefusal, OriginNotAllowed
 from mcpserver.process import process_state
 from mcpserver.protocol.http import Send, send_error, send_response
 from tenants.auth.middleware import McpAuthMiddleware
@@ -123,18 +123,9 @@ class TransportGuard:
             if scope.get("method") == "OPTIONS" and header(scope, b"access-control-request-method"):
                 await send_response(send, 204, b"", _PREFLIGHT_HEADERS)  # carries no credential
                 return
-        started = False
-
-        async def tracked(message: dict[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.inner(scope, receive, tracked)
-        except McpError as refusal:
-            if started:
-                raise
+            await self.inner(scope, receive, send)
+        except HttpRefusal as refusal:  # raised before any response, by the tenant middleware
             await send_error(send, refusal)
 
 

@@ -43,6 +43,8 @@ def capabilities() -> dict[str, Any]:
 
 
 async def _authorize(call: Call, needed: frozenset[str]) -> None:
+    if not needed:  # most tools need no scope: no coroutine to run
+        return
     await authorize(
         tenant=call.tenant, principal=call.principal, needed=needed, client_ip=call.client_ip
     )

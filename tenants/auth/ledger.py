@@ -56,6 +56,8 @@ class _Ledger:
     def __init__(self) -> None:
         self.view: dict[str, int] | None = None
         self.checked = -float("inf")  # monotonic time of the last load attempt
+        # Until then the view is answered as it is, with no await (the hot path).
+        self.fresh_until = -float("inf")
         self._lock = threading.Lock()
 
     async def current(self) -> View | None:
@@ -78,9 +80,11 @@ class _Ledger:
             # Keep the last view: a revocation needs the database too, so one it cannot see is
             # one this instance cannot reach either. Retried after the interval, not per call.
             self.checked = started
+            self.fresh_until = started + float(mcp_settings.REVOCATION_CHECK_INTERVAL)
             logger.warning("revocation ledger not reloaded (%s)", type(exc).__name__)
             return self.view
         self.view, self.checked = view, started
+        self.fresh_until = started + float(mcp_settings.REVOCATION_CHECK_INTERVAL)
         return view
 
 
@@ -88,7 +92,10 @@ _ledger = process_state.slot("ledger.view", _Ledger)
 
 
 async def current_view() -> View | None:
-    return await _ledger.get().current()
+    ledger = _ledger.get()
+    if time.monotonic() < ledger.fresh_until:
+        return ledger.view
+    return await ledger.current()
 
 
 def stamp(view: View | None, groups: Iterable[str]) -> dict[str, int]:

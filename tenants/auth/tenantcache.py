@@ -47,10 +47,12 @@ class TenantConfig:
     rev: str
     # The revocation ledger's ids for groups_for(...) when this snapshot was read.
     stamp: Mapping[str, int] = field(default_factory=dict)
+    # The cache groups a revocation of this configuration clears (checked on every request).
+    groups: tuple[str, ...] = field(init=False)
 
-    @property
-    def groups(self) -> list[str]:
-        return groups_for(self.tenant.pk, [p.id for p in self.providers])
+    def __post_init__(self) -> None:
+        groups = groups_for(self.tenant.pk, [p.id for p in self.providers])
+        object.__setattr__(self, "groups", tuple(groups))
 
 
 def cache_key(slug: str) -> str:
