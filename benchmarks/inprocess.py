@@ -1,0 +1,146 @@
+"""Microseconds per ``tools/call`` with no HTTP server: the ASGI application called directly.
+
+    python -m benchmarks.inprocess [--requests 3000] [--rounds 5]
+
+On a throwaway SQLite database (the embedded store, so no Redis is needed; a warm request is
+served from the process tier either way) with one tenant and one API key, it sends a
+2026-07-28 ``tools/call`` of ``whoami`` through ``mcpserver.asgi:application`` and prints the
+best round. It isolates what the project's code costs per request from what an HTTP server
+adds; pin it to one core (``taskset -c 0``) and compare against another checkout run the same
+way, back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _environment(directory: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "inprocess-benchmark-" + os.urandom(16).hex(),
+        "MCP_ENCRYPTION_KEYS": os.urandom(32).hex(),
+        "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite3",
+        "REDIS_URL": "",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _prepare(env: dict[str, str]) -> str:
+    def manage(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+            text=True, check=True,
+        )  # fmt: skip
+        return done.stdout
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", "builtin")
+    return manage("create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
+
+
+def _request(key: str) -> tuple[dict[str, Any], bytes]:
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "whoami",
+                "arguments": {},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        }
+    ).encode()
+    headers = {
+        "host": "127.0.0.1",
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "authorization": f"Bearer {key}",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "whoami",
+        "content-length": str(len(body)),
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mcp/bench",
+        "raw_path": b"/mcp/bench",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    return scope, body
+
+
+async def _measure(application: Any, scope: dict[str, Any], body: bytes, n: int) -> float:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    started = time.perf_counter()
+    for _ in range(n):
+        await application(dict(scope), receive, send)
+    elapsed = time.perf_counter() - started
+    if set(status) != {200}:
+        raise SystemExit(f"the benchmark request was refused: {sorted(set(status))}")
+    return elapsed / n * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        env = _environment(directory)
+        key = _prepare(env)
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        from mcpserver.asgi import application
+
+        scope, body = _request(key)
+
+        async def run() -> list[float]:
+            await _measure(application, scope, body, 1000)  # warm the caches
+            return [
+                await _measure(application, scope, body, args.requests) for _ in range(args.rounds)
+            ]
+
+        rounds = asyncio.run(run())
+    print(
+        f"tools/call in process: {min(rounds):.1f} us/request (best of {args.rounds} x "
+        f"{args.requests}; all: {', '.join(f'{r:.1f}' for r in rounds)})"
+    )
+
+
+if __name__ == "__main__":
+    main()
