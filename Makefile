@@ -27,7 +27,7 @@ $(VENV)/.dev: requirements/base.txt requirements/prod.txt requirements/dev.txt |
 	@touch $@ $(VENV)/.base
 
 run: $(VENV)/.base
-	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1}; \
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} MCP_PUBLIC_URL=$${MCP_PUBLIC_URL:-http://$(HOST):$(PORT)}; \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py bootstrap_demo && \
 	echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)" && \
