@@ -89,8 +89,16 @@ class AsyncStore:
             return None
         return self._accept(name, found, generation=generation, cacheable=cacheable)
 
-    async def aset(self, key: str, value: bytes, *, ttl: float, groups: Iterable[str] = ()) -> None:
-        await self._off_loop(self.set, key, value, ttl=ttl, groups=list(groups))
+    async def aset(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        ttl: float,
+        groups: Iterable[str] = (),
+        strict: bool = False,
+    ) -> None:
+        await self._off_loop(self.set, key, value, ttl=ttl, groups=list(groups), strict=strict)
 
     async def adelete(self, key: str) -> None:
         await self._off_loop(self.delete, key)
@@ -119,9 +127,9 @@ class AsyncStore:
         return view
 
     async def aset_json(
-        self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()
+        self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = (), strict: bool = False
     ) -> None:
-        await self.aset(key, dumps_json(value), ttl=ttl, groups=groups)
+        await self.aset(key, dumps_json(value), ttl=ttl, groups=groups, strict=strict)
 
     async def adelete_group(self, group: str) -> int:
         result: int = await self._off_loop(self.delete_group, group)

@@ -120,7 +120,17 @@ class Store(AsyncStore):
             self.cache.put(name, value, ttl=ttl, generation=generation)
         return value
 
-    def set(self, key: str, value: bytes, *, ttl: float, groups: Iterable[str] = ()) -> None:
+    def set(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        ttl: float,
+        groups: Iterable[str] = (),
+        strict: bool = False,
+    ) -> None:
+        """Write ``value``; a shared tier that is down skips the write, or with ``strict`` raises
+        ``StoreUnavailable`` (for a caller that must not hand out what was not stored)."""
         if ttl <= 0:
             self.delete(key)
             return
@@ -139,6 +149,8 @@ class Store(AsyncStore):
             )
         except self._errors as exc:
             self._failures.record("set", exc)
+            if strict:
+                raise StoreUnavailable("the shared store could not be written") from exc
             return
         if cacheable:
             self.cache.put(
@@ -188,8 +200,10 @@ class Store(AsyncStore):
     def get_json(self, key: str, *, strict: bool = False) -> Any | None:
         return loads_json(self.get(key, strict=strict))
 
-    def set_json(self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = ()) -> None:
-        self.set(key, dumps_json(value), ttl=ttl, groups=groups)
+    def set_json(
+        self, key: str, value: Any, *, ttl: float, groups: Iterable[str] = (), strict: bool = False
+    ) -> None:
+        self.set(key, dumps_json(value), ttl=ttl, groups=groups, strict=strict)
 
     # -- event logs ------------------------------------------------------------------------
     def log_append(self, stream: str, data: bytes, *, ttl: float) -> str:

@@ -103,6 +103,7 @@ async def _initialize(exchange: Exchange, message: Message) -> None:
         exchange.tenant_id,
         session_id,
         sessions.new_session(exchange.principal, result["protocolVersion"], caps),
+        strict=True,
     )
     await exchange.respond(
         200, result_message(message.id, result), [(b"mcp-session-id", session_id.encode())]

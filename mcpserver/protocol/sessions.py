@@ -61,9 +61,13 @@ def touch(session: dict[str, Any]) -> None:
         session["touched"] = now
 
 
-async def save(tenant_id: int, session_id: str, session: dict[str, Any]) -> None:
+async def save(
+    tenant_id: int, session_id: str, session: dict[str, Any], *, strict: bool = False
+) -> None:
+    """``strict`` (a new session): raise ``StoreUnavailable`` rather than hand out a session id
+    that was never stored."""
     await get_store().aset_json(
-        _key(tenant_id, session_id), session, ttl=float(mcp_settings.SESSION_TTL)
+        _key(tenant_id, session_id), session, ttl=float(mcp_settings.SESSION_TTL), strict=strict
     )
 
 

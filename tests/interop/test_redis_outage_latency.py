@@ -19,6 +19,8 @@ import httpx2
 import pytest
 
 from tests.interop.faults import (
+    LEGACY,
+    headers,
     legacy_ping,
     legacy_session,
     modern_call,
@@ -41,6 +43,16 @@ FREEZE = 10.0
 BREAKER_OPEN_AFTER = 2.0
 BOUND_BREAKER_OPEN = 1.5
 BOUND_ANY = 3.0
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": LEGACY,
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
 
 
 @dataclass
@@ -98,7 +110,11 @@ def test_a_frozen_redis_slows_nothing_and_loses_no_session(
         try:
             for thread in threads:
                 thread.start()
-            time.sleep(FREEZE)
+            time.sleep(BREAKER_OPEN_AFTER)
+            # A new session cannot be stored: 503, never an id that would 404 afterwards.
+            with httpx2.Client(timeout=30) as http:
+                initialize = http.post(urls[0], json=INITIALIZE, headers=headers(key))
+            time.sleep(max(0.0, FREEZE - (time.monotonic() - frozen_at)))
         finally:
             redis_server.thaw()
         thawed_at = time.monotonic() - frozen_at
@@ -106,6 +122,8 @@ def test_a_frozen_redis_slows_nothing_and_loses_no_session(
         for thread in threads:
             thread.join(timeout=30)
 
+        assert initialize.status_code == 503, initialize.text
+        assert "mcp-session-id" not in initialize.headers
         during = [s for s in samples if s.started < thawed_at]
         modern = [s for s in during if s.kind == "modern"]
         legacy = [s for s in during if s.kind == "legacy"]

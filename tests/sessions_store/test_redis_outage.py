@@ -131,3 +131,26 @@ def test_a_frozen_redis_fails_fast_once_the_breaker_opens(
     finally:
         private_redis.thaw()
     wait_for(lambda: store.get("k") == b"v", timeout=10)  # the probe closed the breaker
+
+
+def test_a_strict_write_says_it_was_not_stored(store: Store, private_redis: RedisServer) -> None:
+    """A new legacy session must not get an id whose state was never written."""
+    from sessions_store.errors import StoreUnavailable
+
+    private_redis.freeze()
+    try:
+        store.set("new", b"v", ttl=600)  # a cache write: skipped, no error
+        with pytest.raises(StoreUnavailable):
+            store.set_json("session", {"v": 1}, ttl=600, strict=True)
+    finally:
+        private_redis.thaw()
+
+    def stored() -> bool:
+        try:
+            store.set_json("session", {"v": 1}, ttl=600, strict=True)
+        except StoreUnavailable:
+            return False  # the breaker has not closed yet
+        return True
+
+    wait_for(stored, timeout=10)
+    assert store.get_json("session") == {"v": 1}
