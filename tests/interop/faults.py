@@ -11,6 +11,7 @@ import httpx2
 import pytest
 import redis
 
+from tests.interop.streams import initialize_body
 from tests.sessions_store.conftest import RedisServer
 
 MODERN = "2026-07-28"
@@ -49,17 +50,7 @@ def modern_call(http: httpx2.Client, url: str, key: str) -> httpx2.Response:
 
 
 def legacy_session(http: httpx2.Client, url: str, key: str) -> str:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": LEGACY,
-            "capabilities": {},
-            "clientInfo": {"name": "pytest", "version": "1"},
-        },
-    }
-    started = http.post(url, json=init, headers=headers(key))
+    started = http.post(url, json=initialize_body(), headers=headers(key))
     assert started.status_code == 200, started.text
     return str(started.headers["mcp-session-id"])
 

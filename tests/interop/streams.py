@@ -14,6 +14,22 @@ META = {
     "io.modelcontextprotocol/protocolVersion": MODERN,
     "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
 }
+
+
+def initialize_body(capabilities: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A 2025-11-25 ``initialize`` request."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": LEGACY,
+            "capabilities": capabilities or {},
+            "clientInfo": {"name": "pytest", "version": "1"},
+        },
+    }
+
+
 LISTEN = {
     "jsonrpc": "2.0",
     "id": "s",
@@ -63,17 +79,7 @@ async def legacy_session(
     http: httpx2.AsyncClient, url: str, key: str, capabilities: dict[str, Any]
 ) -> dict[str, str]:
     """Initialize a 2025-11-25 session; the headers every later request of it carries."""
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": LEGACY,
-            "capabilities": capabilities,
-            "clientInfo": {"name": "pytest", "version": "1"},
-        },
-    }
-    started = await http.post(url, json=init, headers=headers(key))
+    started = await http.post(url, json=initialize_body(capabilities), headers=headers(key))
     session = headers(
         key,
         **{"Mcp-Session-Id": started.headers["mcp-session-id"], "MCP-Protocol-Version": LEGACY},

@@ -18,6 +18,7 @@ import httpx2
 import pytest
 
 from tests.interop.instances import Cluster
+from tests.interop.streams import initialize_body
 
 # Servers on a database of their own: the result does not depend on the suite's database,
 # so the PostgreSQL pass skips them (make test runs them once).
@@ -65,17 +66,7 @@ class Client:
         return self.http.post(self.cluster.urls[index], json=body, headers=self._headers(**headers))
 
     def initialize(self, index: int) -> str:
-        init = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": LEGACY,
-                "capabilities": {},
-                "clientInfo": {"name": "pytest", "version": "1"},
-            },
-        }
-        started = self.post(index, init)
+        started = self.post(index, initialize_body())
         assert started.status_code == 200, started.text
         session = started.headers["mcp-session-id"]
         done = {"jsonrpc": "2.0", "method": "notifications/initialized"}

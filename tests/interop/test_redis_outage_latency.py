@@ -19,7 +19,6 @@ import httpx2
 import pytest
 
 from tests.interop.faults import (
-    LEGACY,
     headers,
     legacy_ping,
     legacy_session,
@@ -28,6 +27,7 @@ from tests.interop.faults import (
     wait_until,
 )
 from tests.interop.instances import server_instances
+from tests.interop.streams import initialize_body
 from tests.sessions_store.conftest import RedisServer
 
 # Servers on a database of their own: the result does not depend on the suite's database,
@@ -43,16 +43,6 @@ FREEZE = 10.0
 BREAKER_OPEN_AFTER = 2.0
 BOUND_BREAKER_OPEN = 1.5
 BOUND_ANY = 3.0
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": LEGACY,
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 
 
 @dataclass
@@ -113,7 +103,7 @@ def test_a_frozen_redis_slows_nothing_and_loses_no_session(
             time.sleep(BREAKER_OPEN_AFTER)
             # A new session cannot be stored: 503, never an id that would 404 afterwards.
             with httpx2.Client(timeout=30) as http:
-                initialize = http.post(urls[0], json=INITIALIZE, headers=headers(key))
+                initialize = http.post(urls[0], json=initialize_body(), headers=headers(key))
             time.sleep(max(0.0, FREEZE - (time.monotonic() - frozen_at)))
         finally:
             redis_server.thaw()

@@ -18,6 +18,7 @@ import httpx2
 import pytest
 
 from tests.interop.instances import Cluster
+from tests.interop.streams import initialize_body
 
 # Servers on a database of their own: the result does not depend on the suite's database,
 # so the PostgreSQL pass skips them (make test runs them once).
@@ -69,17 +70,8 @@ def test_a_legacy_session_and_its_sampling_answer_cross_instances(
 
     async def main() -> dict[str, Any]:
         async with httpx2.AsyncClient(timeout=10) as http:
-            init = {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {"sampling": {}},
-                    "clientInfo": {"name": "pytest", "version": "1"},
-                },
-            }
-            started = await http.post(a, json=init, headers=_headers(key))
+            body = initialize_body({"sampling": {}})
+            started = await http.post(a, json=body, headers=_headers(key))
             session = started.headers["mcp-session-id"]
             legacy = _headers(
                 key, **{"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
