@@ -13,7 +13,30 @@ from mcpserver.conf import mcp_settings
 from tenants import validators
 
 
-class Tenant(models.Model):
+class TenantFacts:
+    """What follows from a tenant's slug and status, for the model and for the frozen view
+    the request path gets (``tenants.snapshots.TenantView``) alike."""
+
+    __slots__ = ()
+    slug: str
+    status: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == Tenant.Status.ACTIVE
+
+    @property
+    def resource_identifier(self) -> str:
+        """The RFC 8707 resource this tenant's tokens are issued for."""
+        return f"{mcp_settings.PUBLIC_URL}/mcp/{self.slug}"
+
+    @property
+    def resource_metadata_url(self) -> str:
+        """Where this tenant's RFC 9728 protected-resource metadata is published."""
+        return f"{mcp_settings.PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/{self.slug}"
+
+
+class Tenant(TenantFacts, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
@@ -40,28 +63,6 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
-
-    @property
-    def is_active(self) -> bool:
-        return self.status == self.Status.ACTIVE
-
-    @property
-    def resource_identifier(self) -> str:
-        return resource_identifier(self.slug)
-
-    @property
-    def resource_metadata_url(self) -> str:
-        return resource_metadata_url(self.slug)
-
-
-def resource_identifier(slug: str) -> str:
-    """The RFC 8707 resource a tenant's tokens are issued for."""
-    return f"{mcp_settings.PUBLIC_URL}/mcp/{slug}"
-
-
-def resource_metadata_url(slug: str) -> str:
-    """Where a tenant's RFC 9728 protected-resource metadata is published."""
-    return f"{mcp_settings.PUBLIC_URL}/.well-known/oauth-protected-resource/mcp/{slug}"
 
 
 class IdentityProvider(models.Model):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tenants.models import Tenant, resource_identifier, resource_metadata_url
+from tenants.models import Tenant, TenantFacts
 
 
 @dataclass(frozen=True, slots=True)
-class TenantView:
+class TenantView(TenantFacts):
     id: int
     slug: str
     name: str
@@ -23,28 +23,6 @@ class TenantView:
     @property
     def pk(self) -> int:
         return self.id
-
-    @property
-    def is_active(self) -> bool:
-        return self.status == Tenant.Status.ACTIVE
-
-    @property
-    def resource_identifier(self) -> str:
-        return resource_identifier(self.slug)
-
-    @property
-    def resource_metadata_url(self) -> str:
-        return resource_metadata_url(self.slug)
-
-    @classmethod
-    def of(cls, tenant: Tenant) -> TenantView:
-        return cls(
-            id=tenant.pk,
-            slug=tenant.slug,
-            name=tenant.name,
-            status=tenant.status,
-            enabled_toolsets=tuple(tenant.enabled_toolsets or ()),
-        )
 
 
 # What code that serves requests and code that manages tenants may both pass.
