@@ -18,10 +18,6 @@ class Era(enum.Enum):
     # 2025-11-25 and older: initialize, then a session (Mcp-Session-Id over HTTP).
     SESSION = "session"
 
-    @property
-    def versions(self) -> tuple[str, ...]:
-        return STATELESS_VERSIONS if self is Era.STATELESS else SESSION_VERSIONS
-
 
 STATELESS_VERSIONS = ("2026-07-28",)
 SESSION_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")

@@ -108,10 +108,6 @@ class ProcessState:
             if name.startswith(prefix):
                 hook()
 
-    def sizes(self) -> dict[str, int]:
-        """How much each container holds (for operators and tests)."""
-        return {name: len(container) for name, container in self._containers.items()}
-
     def setting_changed(self, setting: str) -> None:
         for hook, settings in self._hooks.values():
             if setting in settings:

@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from mcpserver.conf import mcp_settings
 from tenants.snapshots import AnyTenant
 
-Headers = list[tuple[bytes, bytes]]
-
 
 def _quoted(value: str) -> str:
     # Descriptions are ours, but keep the header well-formed whatever they hold (RFC 6750
@@ -63,13 +61,3 @@ def insufficient_scope_challenge(tenant: AnyTenant, scopes: Iterable[str]) -> st
         description="This request needs the scope(s): " + " ".join(needed),
         scopes=needed,
     )
-
-
-def unauthorized_headers(tenant: AnyTenant, error: str, description: str) -> Headers:
-    value = unauthorized_challenge(tenant, error, description)
-    return [(b"www-authenticate", value.encode("ascii"))]
-
-
-def insufficient_scope_headers(tenant: AnyTenant, scopes: Iterable[str]) -> Headers:
-    value = insufficient_scope_challenge(tenant, scopes)
-    return [(b"www-authenticate", value.encode("ascii"))]

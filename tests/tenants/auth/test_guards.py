@@ -99,21 +99,16 @@ class TestChallenges:
             f'Bearer resource_metadata="{metadata_url("acme")}", scope="a:y b:x"'
         )
 
-    def test_helpers_for_the_dispatcher(self, acme):
+    def test_the_challenges_of_a_401_and_a_403(self, acme):
         tenant, _ = acme
-        assert challenges.unauthorized_headers(tenant, "invalid_token", "Expired.") == [
-            (b"www-authenticate", challenge("invalid_token", "Expired.").encode())
-        ]
-        assert challenges.insufficient_scope_headers(tenant, ["b", "a", "b"]) == [
-            (
-                b"www-authenticate",
-                (
-                    'Bearer error="insufficient_scope", error_description="This request needs '
-                    f'the scope(s): a b", resource_metadata="{metadata_url("acme")}", '
-                    'scope="a b"'
-                ).encode(),
-            )
-        ]
+        assert challenges.unauthorized_challenge(tenant, "invalid_token", "Expired.") == challenge(
+            "invalid_token", "Expired."
+        )
+        assert challenges.insufficient_scope_challenge(tenant, ["b", "a", "b"]) == (
+            'Bearer error="insufficient_scope", error_description="This request needs '
+            f'the scope(s): a b", resource_metadata="{metadata_url("acme")}", '
+            'scope="a b"'
+        )
 
     def test_description_cannot_break_the_header(self):
         value = challenges.bearer_challenge(
