@@ -14,6 +14,7 @@ from mcpserver.protocol.call import Call
 from mcpserver.protocol.jsonrpc import Message, RequestId, dumps
 from mcpserver.protocol.translator import answer
 from tenants.principal import Principal
+from tenants.snapshots import TenantView
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 HeaderSeq = Sequence[tuple[bytes, bytes]]
@@ -85,9 +86,9 @@ class Exchange:
             if key in PROTOCOL_HEADERS
         }
         self.principal: Principal = scope["principal"]
-        self.tenant = scope["tenant"]
+        self.tenant: TenantView = scope["tenant"]
         self.tenant_id: int = self.tenant.id
-        self.toolsets: tuple[str, ...] = tuple(self.tenant.enabled_toolsets or ())
+        self.toolsets: tuple[str, ...] = self.tenant.enabled_toolsets
         self.client_ip: str | None = scope.get("client_ip")
 
     def call(self, message: Message, era: Era, **extra: Any) -> Call:

@@ -48,5 +48,5 @@ class Command(BaseCommand):
             stdout.write(data)
             stdout.flush()
 
-        toolsets = tuple(config.tenant.enabled_toolsets or ())
+        toolsets = config.tenant.enabled_toolsets
         await StdioServer(config.tenant, principal, toolsets, write).serve(readline)
