@@ -1,4 +1,5 @@
 # make run  - set up and serve on the embedded default (SQLite, no Redis) at 127.0.0.1:8000
+#             (HOST=... PORT=... to change; bin/manage runs commands with the same settings)
 # make test - set up everything the suite needs, then lint and test (SQLite and PostgreSQL),
 #             then the official MCP conformance suite against a live server
 # make conformance / make bench - those two on their own
@@ -10,7 +11,7 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint pytest conformance node-tools bench check-python
+.PHONY: run manage static test lint pytest conformance node-tools bench check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -26,25 +27,38 @@ $(VENV)/.dev: requirements/base.txt requirements/prod.txt requirements/dev.txt |
 	$(PIP) -r requirements/dev.txt
 	@touch $@ $(VENV)/.base
 
+# The settings it serves with go to .tmp/run.env, where bin/manage finds them.
 run: $(VENV)/.base
 	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} MCP_PUBLIC_URL=$${MCP_PUBLIC_URL:-http://$(HOST):$(PORT)}; \
+	mkdir -p .tmp && \
+	printf 'export DJANGO_DEBUG="$${DJANGO_DEBUG:-%s}"\nexport MCP_PUBLIC_URL="$${MCP_PUBLIC_URL:-%s}"\n' \
+		"$$DJANGO_DEBUG" "$$MCP_PUBLIC_URL" > .tmp/run.env && \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py bootstrap_demo && \
 	echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)" && \
 	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) mcpserver.asgi:application
 
-test: $(VENV)/.dev node-tools
+# make manage ARGS="create_api_key demo --name laptop": the same as bin/manage.
+manage: $(VENV)/.base
+	@bin/manage $(ARGS)
+
+test: $(VENV)/.dev node-tools static
 	bin/with-test-services $(MAKE) --no-print-directory lint conformance pytest
+
+# The deployment step that builds the hashed static manifest the server needs outside debug
+# mode (system check mcpserver.E007); the servers the tests start run that way.
+static: $(VENV)/.base
+	@DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput -v 0
 
 # Node 22, the conformance suite and the Inspector, pinned, into .tmp/node-tools (npm only).
 node-tools:
 	bin/install-node-tools
 
 # Runs once (not per database): it starts its own server on a throwaway SQLite file.
-conformance: $(VENV)/.dev node-tools
+conformance: $(VENV)/.dev node-tools static
 	PY=$(PY) bin/run-conformance
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev static
 	$(PY) -m benchmarks.mcp_http
 
 lint: $(VENV)/.dev

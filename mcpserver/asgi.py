@@ -39,17 +39,26 @@ daphne_guard.install()
 
 from django.urls import re_path  # noqa: E402
 
+from mcpserver.pages import is_browser_visit  # noqa: E402
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402
 from mcpserver.protocol.guard import mcp_stack  # noqa: E402
+
+_mcp = mcp_stack(McpConsumer.as_asgi())
+
+
+async def mcp_endpoint(scope, receive, send):  # type: ignore[no-untyped-def]
+    """The MCP stack, except for a person opening the URL: Django explains the endpoint."""
+    if is_browser_visit(scope):
+        await django_application(scope, receive, send)
+    else:
+        await _mcp(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
-                re_path(
-                    r"^mcp/(?P<slug>[a-z0-9-]+)$",
-                    mcp_stack(McpConsumer.as_asgi()),  # type: ignore[arg-type]
-                ),
+                re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", mcp_endpoint),
                 re_path(r"", django_application),  # type: ignore[arg-type]
             ]
         )

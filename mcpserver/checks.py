@@ -7,6 +7,7 @@ server accepts a connection, so a production server without its secrets refuses 
 import ipaddress
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,5 +132,29 @@ def check_outbound_networks(
             f"MCP_SERVER['OUTBOUND_ALLOWED_NETWORKS'] holds a malformed network: {', '.join(bad)}.",
             hint="Give networks as CIDR strings, e.g. '10.20.0.0/16'.",
             id="mcpserver.E006",
+        )
+    ]
+
+
+@register(TAG)
+def check_static_manifest(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Outside debug mode the admin's assets come from a collected, hashed manifest: without
+    it every page that names an asset would be a 500, so the server does not start."""
+    if settings.DEBUG:
+        return []
+    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND", "")
+    if "Manifest" not in backend:
+        return []
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if manifest.is_file():
+        return []
+    return [
+        Error(
+            f"No static files manifest at {manifest}.",
+            hint="Collect the static files first: python manage.py collectstatic --noinput "
+            "(the deployment steps and the image do this).",
+            id="mcpserver.E007",
         )
     ]

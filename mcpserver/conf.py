@@ -84,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_TENANT_CACHE_TTL": 300,
     # Every instance reads the revocations recorded in the database at most this often (one
     # query per process per interval): a revocation Redis missed is in force within it.
-    "REVOCATION_CHECK_INTERVAL": 1.0,
+    "REVOCATION_CHECK_INTERVAL": 0.5,
     # Scopes advertised in the protected-resource metadata and in 401 challenges.
     "SCOPES_SUPPORTED": [],
     # A fetched JWKS is kept this long in the shared store; the refresh task renews it sooner.

@@ -8,13 +8,14 @@ everything else: a view or a middleware that raised.
 import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 
 from tenants.auth import outage
 
 _HTML = "<!doctype html><title>{title}</title><h1>{title}</h1><p>{text}</p>"
 
 
-def _wants_html(request: HttpRequest) -> bool:
+def wants_html(request: HttpRequest) -> bool:
     # Browsers (the admin, the portal) send Accept: text/html first; API clients, curl and
     # OAuth clients do not, and get JSON.
     accept = request.headers.get("Accept", "")
@@ -25,7 +26,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if isinstance(exc, outage.OUTAGE_ERRORS):
         outage.note(exc)
-        if not _wants_html(request):
+        if not wants_html(request):
             return outage.json_response()
         response = HttpResponse(
             _HTML.format(
@@ -35,11 +36,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
         )
         response["Retry-After"] = str(outage.DatabaseUnavailable().retry_after)
         return response
-    if _wants_html(request):
+    if wants_html(request):
+        return _server_error_page()
+    return JsonResponse(
+        {"error": "server_error", "error_description": "Internal error."}, status=500
+    )
+
+
+def _server_error_page() -> HttpResponse:
+    # The branded page, or the bare one if even a template cannot be rendered now.
+    try:
+        return HttpResponse(loader.get_template("500.html").render(), status=500)
+    except Exception:  # noqa: BLE001 (the last resort must answer)
         return HttpResponse(
             _HTML.format(title="Server error", text="Something went wrong on our side."),
             status=500,
         )
-    return JsonResponse(
-        {"error": "server_error", "error_description": "Internal error."}, status=500
-    )

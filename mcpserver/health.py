@@ -39,13 +39,19 @@ def _redis_ready() -> bool:
         return False
 
 
+def readiness() -> dict[str, bool]:
+    """Each part this instance needs, and whether it answers now."""
+    checks = {"database": _database_ready()}
+    if settings.REDIS_URL:
+        checks["redis"] = _redis_ready()
+    return checks
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """The parts this instance needs are reachable; 503 names the ones that are not."""
-    checks = {"database": _database_ready()}
-    if settings.REDIS_URL:
-        checks["redis"] = _redis_ready()
+    checks = readiness()
     failing = sorted(name for name, ok in checks.items() if not ok)
     body: dict[str, object] = {
         "status": "unavailable" if failing else "ready",

@@ -1,24 +1,37 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
-from mcpserver import health
+from mcpserver import health, pages
+from tenants.auth.probes import no_authorization_server
 from tenants.auth.views import protected_resource_metadata
 
-# A JSON answer for JSON clients, and a database outage as 503 (see mcpserver.handlers).
+# JSON for JSON clients, branded pages for browsers, and a database outage as 503 (see
+# mcpserver.handlers and mcpserver.pages).
+handler404 = "mcpserver.pages.not_found"
+handler403 = "mcpserver.pages.forbidden"
 handler500 = "mcpserver.handlers.server_error"
 
 admin.site.site_header = "MCP server administration"
 admin.site.site_title = "MCP server"
 admin.site.index_title = "Tenants, credentials and audit"
+admin.site.site_url = "/"
 
 urlpatterns = [
+    path("", pages.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # A browser opening a tenant's endpoint (mcpserver.asgi sends only those visits here).
+    path("mcp/<slug:slug>", pages.endpoint_page, name="endpoint-page"),
     # RFC 9728 metadata of each tenant's MCP endpoint (tenants.auth).
     path(
         ".well-known/oauth-protected-resource/mcp/<slug:slug>",
         protected_resource_metadata,
         name="oauth-protected-resource",
+    ),
+    # What OAuth clients probe on a host without an authorization server: JSON, never HTML.
+    re_path(r"^(?P<rest>.*)\.well-known/.*$", no_authorization_server),
+    re_path(
+        r"^(?P<rest>(?:mcp/[a-z0-9-]+/)?)(?:register|authorize|token)/?$", no_authorization_server
     ),
 ]

@@ -15,6 +15,7 @@ from mcpserver.conf import mcp_settings
 from tenants import key_material
 from tenants.audit import Actor, audit_record
 from tenants.auth.revocation import clear_groups_on_commit
+from tenants.auth.tenantcache import slug_group
 from tenants.models import ApiKey, IdentityProvider, Tenant
 
 
@@ -40,6 +41,8 @@ def tenant_create(
         target=tenant.slug,
         details={"name": name, "toolsets": tenant.enabled_toolsets},
     )
+    # Instances that were asked for this slug before it existed stop answering 404 at once.
+    clear_groups_on_commit(slug_group(tenant.slug))
     return tenant
 
 
@@ -72,8 +75,9 @@ def _tenant_set_status(*, tenant: Tenant, status: str, action: str, actor: Actor
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action=action, tenant=locked, target=locked.slug)
-    # Suspension drops every cached credential of the tenant; reactivation its config.
-    clear_groups_on_commit(f"tenant:{locked.pk}")
+    # Suspension drops every cached credential of the tenant; reactivation its config and
+    # every instance's memory of the slug as unknown.
+    clear_groups_on_commit(f"tenant:{locked.pk}", slug_group(locked.slug))
     tenant.status = locked.status
     return locked
 

@@ -2,7 +2,10 @@
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +14,20 @@ from mcpserver.process import process_state
 from tenants import services
 from tenants.audit import Actor
 from tenants.models import ApiKey, Tenant
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The servers and commands tests start outside debug mode need the collected static
+    manifest (check mcpserver.E007), as a deployment does: collect it once if missing."""
+    if (ROOT / "staticfiles" / "staticfiles.json").is_file():
+        return
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mcpserver.settings", "DJANGO_DEBUG": "0"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT, env=env, check=True,
+    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

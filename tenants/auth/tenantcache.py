@@ -22,9 +22,15 @@ from tenants.auth import background, ledger, outage
 from tenants.models import IdentityProvider, Tenant
 from tenants.snapshots import TenantView
 
-# How long an unknown or suspended slug is answered from memory (creation and reactivation
-# are seen after at most this long; suspension is immediate).
+# How long an unknown or suspended slug is answered from memory. Creating or reactivating a
+# tenant records its slug's group in the revocation ledger, which ends that answer on every
+# instance within REVOCATION_CHECK_INTERVAL; suspension is immediate.
 NEGATIVE_TTL = 5.0
+
+
+def slug_group(slug: str) -> str:
+    """The ledger group recorded when a slug starts naming an active tenant."""
+    return f"slug:{slug}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +151,28 @@ def _build(snapshot: dict[str, Any]) -> TenantConfig:
 
 
 _built: dict[str, TenantConfig] = process_state.cache("tenantcache.built")
-_absent: dict[str, float] = process_state.cache("tenantcache.absent")
+# slug -> (until when, the ledger's id for the slug's group then)
+_absent: dict[str, tuple[float, int]] = process_state.cache("tenantcache.absent")
+
+
+def _known_absent(slug: str, view: ledger.View | None) -> bool:
+    entry = _absent.get(slug)
+    if entry is None:
+        return False
+    until, seen = entry
+    if until > time.monotonic() and view is not None and view.get(slug_group(slug), 0) == seen:
+        return True
+    _absent.pop(slug, None)
+    return False
 
 
 async def resolve(slug: str) -> TenantConfig | None:
     """The active tenant named ``slug`` with its enabled providers, or None (unknown or
     suspended: the caller answers both the same way). Raises ``DatabaseUnavailable`` when
     the tenant is not cached and the database cannot be asked."""
-    if _absent.get(slug, 0.0) > time.monotonic():
-        return None
     view = await ledger.current_view()
+    if _known_absent(slug, view):
+        return None
 
     def from_cache(snapshot: Any) -> TenantConfig | None:
         if not isinstance(snapshot, dict) or "rev" not in snapshot:
@@ -168,7 +186,8 @@ async def resolve(slug: str) -> TenantConfig | None:
     if snapshot is None:
         if len(_absent) > 10_000:
             _absent.clear()
-        _absent[slug] = time.monotonic() + NEGATIVE_TTL
+        seen = view.get(slug_group(slug), 0) if view is not None else 0
+        _absent[slug] = (time.monotonic() + NEGATIVE_TTL, seen)
         return None
     background.spawn(_store_then_verify, slug, snapshot)
     return _config_for(slug, snapshot)

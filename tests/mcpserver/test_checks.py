@@ -50,3 +50,24 @@ def test_settings_object_defaults_overrides_and_unknown_keys():
         _ = mcp_settings.PUBLIC_URL
     with pytest.raises(AttributeError):
         _ = mcp_settings.NO_SUCH_KEY
+
+
+MANIFEST_STORAGE = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+
+def test_production_without_collected_static_files_refuses_to_start(tmp_path, settings):
+    from mcpserver.checks import check_static_manifest
+
+    settings.DEBUG = False
+    settings.STORAGES = MANIFEST_STORAGE
+    settings.STATIC_ROOT = str(tmp_path)
+    [error] = check_static_manifest()
+    assert error.id == "mcpserver.E007" and "collectstatic" in error.hint
+    (tmp_path / "staticfiles.json").write_text("{}")
+    assert check_static_manifest() == []
+    settings.DEBUG = True  # make run serves assets from the apps, nothing to collect
+    (tmp_path / "staticfiles.json").unlink()
+    assert check_static_manifest() == []

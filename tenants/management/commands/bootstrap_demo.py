@@ -1,15 +1,19 @@
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandParser
 
 from mcpserver.conf import mcp_settings
 from tenants import key_material, selectors, services
 from tenants.management.base import OpsCommand
 from tenants.models import ApiKey
+
+DEMO_ADMIN = "admin"
 
 
 class Command(OpsCommand):
@@ -21,8 +25,11 @@ class Command(OpsCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--slug", default="demo")
         parser.add_argument("--key-file", default=str(Path(settings.BASE_DIR) / ".demo-api-key"))
+        parser.add_argument(
+            "--admin-file", default=str(Path(settings.BASE_DIR) / ".demo-admin-password")
+        )
 
-    def run(self, *, slug: str, key_file: str, **options: Any) -> None:
+    def run(self, *, slug: str, key_file: str, admin_file: str, **options: Any) -> None:
         tenant = selectors.tenant_get(slug=slug)
         if tenant is None:
             tenant = services.tenant_create(
@@ -51,10 +58,29 @@ class Command(OpsCommand):
         self.stdout.write("Client configuration (paste into your MCP client's settings):")
         self.stdout.write(json.dumps(config, indent=2))
         self.stdout.write(
-            f"Admin: {mcp_settings.PUBLIC_URL}/admin/ (python manage.py createsuperuser)"
+            f"Admin: {mcp_settings.PUBLIC_URL}/admin/ ({self._admin_login(admin_file)})"
         )
+        self.stdout.write("Management commands: bin/manage <command> (bin/manage help lists them)")
         self.stdout.write("API key:")
         self.stdout.write(raw)
+
+    def _admin_login(self, admin_file: str) -> str:
+        """A local superuser to sign in with: created once, its password kept beside the key."""
+        path = Path(admin_file)
+        users = get_user_model().objects
+        try:
+            password = path.read_text().strip()
+        except OSError:
+            password = ""
+        user = users.filter(username=DEMO_ADMIN).first()
+        if user is not None and password and user.check_password(password):
+            return f"user {DEMO_ADMIN}, password {password}"
+        if user is not None or users.filter(is_superuser=True).exists():
+            return "sign in with your superuser; bin/manage changepassword NAME resets one"
+        password = secrets.token_urlsafe(12)
+        users.create_superuser(username=DEMO_ADMIN, email="", password=password)
+        self._write_private(path, password)
+        return f"user {DEMO_ADMIN}, password {password}"
 
     @staticmethod
     def _existing_key(path: Path, *, tenant_id: int) -> str | None:
