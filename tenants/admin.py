@@ -3,23 +3,20 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from tenants import services
+from tenants.admin_apikeys import api_key_state  # also registers ApiKeyAdmin
+from tenants.admin_keys import key_status_html, report_key_check
+from tenants.admin_mixins import NoDeleteMixin
 from tenants.audit import Actor
-from tenants.forms import ApiKeyCreateForm, IdentityProviderForm, TenantForm
-from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
-
-
-class NoDeleteMixin:
-    """Records referenced by the audit log are suspended, disabled or revoked, not deleted."""
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from tenants.forms import IdentityProviderForm, TenantForm
+from tenants.models import AuditLog, IdentityProvider, Tenant
 
 
 @admin.register(Tenant)
@@ -111,15 +108,46 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
 @admin.register(IdentityProvider)
 class IdentityProviderAdmin(NoDeleteMixin, admin.ModelAdmin):
     form = IdentityProviderForm
-    list_display = ("issuer", "tenant", "enabled", "algorithm_list", "effective_audience")
+    list_display = ("issuer", "tenant", "enabled", "algorithm_list", "signing_keys")
     list_filter = ("enabled", "tenant")
     search_fields = ("issuer", "tenant__slug", "tenant__name")
     list_select_related = ("tenant",)
+    readonly_fields = ("signing_keys",)
     actions = ("enable_providers", "disable_providers")
+    change_form_template = "admin/tenants/identityprovider/change_form.html"
 
     @admin.display(description="algorithms")
     def algorithm_list(self, obj: IdentityProvider) -> str:
         return ", ".join(obj.algorithms)
+
+    @admin.display(description="signing keys")
+    def signing_keys(self, obj: IdentityProvider) -> str:
+        return key_status_html(obj)
+
+    def get_urls(self) -> list[Any]:
+        test = self.admin_site.admin_view(self.test_connection)
+        return [
+            path("<int:object_id>/test-connection/", test, name="tenants_identityprovider_test"),
+            *super().get_urls(),
+        ]
+
+    def test_connection(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Fetch the provider's discovery document and keys now, and say what was found."""
+        provider = IdentityProvider.objects.select_related("tenant").filter(pk=object_id).first()
+        if request.method != "POST" or provider is None:
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request, provider):
+            raise PermissionDenied
+        report_key_check(self, request, provider)
+        return redirect("admin:tenants_identityprovider_change", provider.pk)
+
+    def response_add(self, request: HttpRequest, obj: IdentityProvider, *args: Any) -> HttpResponse:
+        report_key_check(self, request, obj)
+        return super().response_add(request, obj, *args)
+
+    def response_change(self, request: HttpRequest, obj: IdentityProvider) -> HttpResponse:
+        report_key_check(self, request, obj)
+        return super().response_change(request, obj)
 
     def save_model(
         self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool
@@ -160,113 +188,6 @@ class IdentityProviderAdmin(NoDeleteMixin, admin.ModelAdmin):
     @admin.action(description="Disable selected identity providers")
     def disable_providers(self, request: HttpRequest, queryset: Any) -> None:
         self._set_enabled(request, queryset, enabled=False)
-
-
-def api_key_state(key: ApiKey) -> str:
-    if key.is_revoked:
-        return "revoked"
-    if key.is_expired:
-        return "expired"
-    return "active"
-
-
-class ApiKeyStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return (("active", "Active"), ("revoked", "Revoked"))
-
-    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
-        if self.value() == "active":
-            return queryset.usable()
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = (
-        "name", "public_id", "tenant", "hint", "scope_list", "state", "expires_at",
-        "last_used_at", "created_at",
-    )  # fmt: skip
-    list_filter = (ApiKeyStateFilter, "tenant")
-    search_fields = ("name", "public_id", "tenant__slug")
-    list_select_related = ("tenant",)
-    actions = ("revoke_keys",)
-    readonly_fields = (
-        "tenant", "name", "public_id", "hint", "scope_list", "state", "expires_at",
-        "revoked_at", "last_used_at", "created_by", "created_at",
-    )  # fmt: skip
-
-    def get_form(
-        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        if obj is None:
-            kwargs["form"] = ApiKeyCreateForm
-        return super().get_form(request, obj, change, **kwargs)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
-        return () if obj is None else self.readonly_fields
-
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
-        return ("tenant", "name", "scopes", "expires_at") if obj is None else self.readonly_fields
-
-    @admin.display(description="key")
-    def hint(self, obj: ApiKey) -> str:
-        return obj.display_hint
-
-    @admin.display(description="scopes")
-    def scope_list(self, obj: ApiKey) -> str:
-        return " ".join(obj.scopes) or "—"
-
-    @admin.display(description="state")
-    def state(self, obj: ApiKey) -> str:
-        return api_key_state(obj)
-
-    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
-        if change:  # keys are immutable once created: revoke and create another
-            return
-        data = form.cleaned_data
-        key, raw = services.api_key_create(
-            tenant=data["tenant"],
-            name=data["name"],
-            scopes=data["scopes"],
-            expires_at=data["expires_at"],
-            actor=Actor.from_request(request),
-        )
-        obj.pk, obj.public_id, obj.last_four = key.pk, key.public_id, key.last_four
-        # The raw key lives only in this request: shown on the response, stored nowhere.
-        request._created_api_key = raw  # type: ignore[attr-defined]
-
-    def response_add(
-        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
-    ) -> HttpResponse:
-        raw = getattr(request, "_created_api_key", None)
-        if raw is None:
-            return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "API key created",
-            "opts": self.opts,
-            "key": obj,
-            "raw_key": raw,
-            "endpoint": obj.tenant.resource_identifier,
-            "list_url": reverse("admin:tenants_apikey_changelist"),
-        }
-        response = TemplateResponse(request, "admin/tenants/apikey/created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    @admin.action(description="Revoke selected API keys")
-    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        actor = Actor.from_request(request)
-        count = 0
-        for key in queryset.filter(revoked_at__isnull=True):
-            services.api_key_revoke(key=key, actor=actor)
-            count += 1
-        self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 
 
 @admin.register(AuditLog)

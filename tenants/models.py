@@ -109,6 +109,12 @@ class IdentityProvider(models.Model):
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the last fetch of its signing keys found (tenants.auth.keystatus): operational
+    # state for the admin and for alerting, written by checks and refreshes, not audited.
+    keys_checked_at = models.DateTimeField(null=True, blank=True)
+    keys_refreshed_at = models.DateTimeField(null=True, blank=True)
+    keys_error = models.CharField(max_length=500, blank=True)
+    key_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ("tenant__slug", "issuer")

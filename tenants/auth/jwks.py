@@ -185,25 +185,6 @@ def refresh(provider: ProviderConfig) -> KeySet:
     return keyset
 
 
-def refresh_enabled(*, provider_id: int | None = None) -> list[tuple[str, int | str]]:
-    """Refresh every enabled provider's keys (or one); per provider, the key count or the
-    error. The providers' failures do not stop the others."""
-    from tenants.auth.tenantcache import provider_config
-
-    providers = IdentityProvider.objects.filter(enabled=True, tenant__status="active")
-    if provider_id is not None:
-        providers = providers.filter(pk=provider_id)
-    results: list[tuple[str, int | str]] = []
-    for provider in providers.select_related("tenant").order_by("pk"):
-        label = f"{provider.tenant.slug} {provider.issuer}"
-        try:
-            results.append((label, len(refresh(provider_config(provider)).keys)))
-        except JwksError as exc:
-            logger.warning("JWKS refresh for provider %s failed: %s", provider.pk, exc)
-            results.append((label, str(exc)))
-    return results
-
-
 def _audit_refusal(provider_id: int, reason: str) -> None:
     provider = IdentityProvider.objects.select_related("tenant").filter(pk=provider_id).first()
     if provider is None:

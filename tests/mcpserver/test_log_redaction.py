@@ -50,6 +50,7 @@ def test_creating_an_api_key_in_admin_at_debug_logs_no_key(admin_client, tenant,
     response = admin_client.post(
         reverse("admin:tenants_apikey_add"),
         {"tenant": tenant.pk, "name": "laptop", "scopes": "tools:read"},
+        follow=True,
     )
     assert response.status_code == 200
     match = re.search(rb'id="raw-api-key">([^<]+)<', response.content)

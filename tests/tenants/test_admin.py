@@ -59,11 +59,13 @@ def test_onboard_a_customer_start_to_finish(admin_client, caplog):
     provider = IdentityProvider.objects.get(tenant=tenant)
     assert provider.algorithms == ["RS256", "ES256"]
 
-    # 3. Create an API key: the raw key is on the response page, exactly once.
-    response = admin_client.post(
+    # 3. Create an API key: POST, redirect, and the raw key on the page it leads to, once.
+    created = admin_client.post(
         reverse("admin:tenants_apikey_add"),
         {"tenant": tenant.pk, "name": "laptop", "scopes": "tools:read, tools:call"},
     )
+    assert created.status_code == 302
+    response = admin_client.get(created["Location"])
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     match = re.search(rb'id="raw-api-key">([^<]+)<', response.content)
@@ -72,6 +74,17 @@ def test_onboard_a_customer_start_to_finish(admin_client, caplog):
     assert key_material.looks_like_api_key(raw)
     key = ApiKey.objects.get(tenant=tenant)
     assert key.digest == key_material.digest_of(raw) and key.scopes == ["tools:read", "tools:call"]
+    assert f"claude mcp add --transport http {tenant.slug}".encode() in response.content
+
+    # A reload shows the page again without the key, and creates nothing.
+    reloaded = admin_client.get(created["Location"])
+    assert reloaded.status_code == 200 and b'id="key-already-shown"' in reloaded.content
+    assert raw.encode() not in reloaded.content
+    assert ApiKey.objects.filter(tenant=tenant).count() == 1
+    # The session held only the key sealed, never in clear.
+    from django.contrib.sessions.models import Session
+
+    assert all(raw not in str(s.get_decoded()) for s in Session.objects.all())
 
     # ... and never again: not in the list, the change page, the tenant page or the audit log.
     for url in (

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from tenants.auth import jwks
+from tenants.auth import keystatus
 from tenants.management.base import OpsCommand
 
 
@@ -13,14 +13,14 @@ class Command(OpsCommand):
         parser.add_argument("--provider-id", type=int, default=None)
 
     def run(self, *, provider_id: int | None, **options: Any) -> None:
-        results = jwks.refresh_enabled(provider_id=provider_id)
+        results = keystatus.refresh_enabled(provider_id=provider_id)
         failed = 0
         for label, outcome in results:
-            if isinstance(outcome, int):
-                self.stdout.write(f"{label}: {outcome} key(s)")
+            if outcome.ok:
+                self.stdout.write(f"{label}: {len(outcome.key_ids)} key(s)")
             else:
                 failed += 1
-                self.stderr.write(f"{label}: {outcome}")
+                self.stderr.write(f"{label}: {outcome.error}")
         if failed:
             raise CommandError(f"{failed} of {len(results)} provider(s) failed.")
         self.stdout.write(f"Refreshed {len(results)} provider(s).")
