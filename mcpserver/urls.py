@@ -11,11 +11,6 @@ handler404 = "mcpserver.pages.not_found"
 handler403 = "mcpserver.pages.forbidden"
 handler500 = "mcpserver.handlers.server_error"
 
-admin.site.site_header = "MCP server administration"
-admin.site.site_title = "MCP server"
-admin.site.index_title = "Tenants, credentials and audit"
-admin.site.site_url = "/"
-
 urlpatterns = [
     path("", pages.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),

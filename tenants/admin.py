@@ -72,6 +72,17 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
             idp_list or none, add_idp, key_list or none, add_key,
         )  # fmt: skip
 
+    def response_add(self, request: HttpRequest, obj: Tenant, *args: Any) -> HttpResponse:
+        """A new tenant leads to its own page, where onboarding continues (providers, keys)."""
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, *args)
+        self.message_user(
+            request,
+            f"Tenant {obj.slug} created. Next: add its identity provider or create an API key.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:tenants_tenant_change", obj.pk)
+
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         actor = Actor.from_request(request)
         if change:
