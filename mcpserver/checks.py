@@ -133,3 +133,28 @@ def check_outbound_networks(
             id="mcpserver.E006",
         )
     ]
+
+
+@register(TAG)
+def check_rate_limits(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    from django.core.exceptions import ValidationError
+
+    from tenants.ratelimit_rates import validate_rate_setting
+
+    errors: list[CheckMessage] = []
+    for name in ("RATE_LIMIT_TENANT", "RATE_LIMIT_CREDENTIAL"):
+        value = getattr(mcp_settings, name)
+        try:
+            if value is not None:
+                validate_rate_setting(str(value) if value else "?")
+        except ValidationError as exc:
+            errors.append(
+                Error(
+                    f"MCP_SERVER[{name!r}] is not a rate: {' '.join(exc.messages)}",
+                    hint="Give N/PERIOD with PERIOD s, min, h or day (e.g. '3000/min'), or None.",
+                    id="mcpserver.E007",
+                )
+            )
+    return errors
