@@ -46,7 +46,9 @@ def view(tenant: Tenant, *, limit: str = "", per_credential: str = "off") -> Ten
     )
 
 
-def principal(tenant: Tenant, name: str = "a", method: AuthMethod = AuthMethod.API_KEY) -> Principal:
+def principal(
+    tenant: Tenant, name: str = "a", method: AuthMethod = AuthMethod.API_KEY
+) -> Principal:
     return Principal(
         tenant_id=tenant.pk,
         tenant_slug=tenant.slug,

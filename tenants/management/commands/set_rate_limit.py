@@ -20,6 +20,8 @@ def _setting(option: str, value: str | None) -> str | None:
     value = value.strip()
     stored = "" if value == DEFAULT else value
     try:
+        if not value:  # blank is how the default is stored, not how it is asked for
+            raise ValidationError(f"give {VALUES}")
         validate_rate_setting(stored)
     except ValidationError as exc:
         raise CommandError(f"{option}: {validation_message(exc)}") from exc
