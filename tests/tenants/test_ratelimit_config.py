@@ -236,3 +236,13 @@ def test_a_legacy_session_gets_429_with_a_json_rpc_error(
 
     refused = request("GET", legacy.path, headers=legacy.base_headers(mcp_session_id=session))
     assert refused.status == 429 and refused.json()["id"] is None
+
+
+def test_a_malformed_default_stops_the_server_at_start(settings: Any) -> None:
+    from mcpserver.checks import check_rate_limits
+
+    assert check_rate_limits() == []
+    settings.MCP_SERVER = {**settings.MCP_SERVER, "RATE_LIMIT_CREDENTIAL": "100 per minute"}
+    errors = check_rate_limits()
+    assert [error.id for error in errors] == ["mcpserver.E007"]
+    assert "RATE_LIMIT_CREDENTIAL" in errors[0].msg
