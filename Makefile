@@ -46,7 +46,7 @@ test: $(VENV)/.dev node-tools static
 	bin/with-test-services $(MAKE) --no-print-directory lint conformance pytest
 
 # The deployment step that builds the hashed static manifest the server needs outside debug
-# mode (system check mcpserver.E007); the servers the tests start run that way.
+# mode (system check mcpserver.E008); the servers the tests start run that way.
 static: $(VENV)/.base
 	@DJANGO_DEBUG=0 $(PY) manage.py collectstatic --noinput -v 0
 

@@ -137,6 +137,31 @@ def check_outbound_networks(
 
 
 @register(TAG)
+def check_rate_limits(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    from django.core.exceptions import ValidationError
+
+    from tenants.ratelimit_rates import validate_rate_setting
+
+    errors: list[CheckMessage] = []
+    for name in ("RATE_LIMIT_TENANT", "RATE_LIMIT_CREDENTIAL"):
+        value = getattr(mcp_settings, name)
+        try:
+            if value is not None:
+                validate_rate_setting(str(value) if value else "?")
+        except ValidationError as exc:
+            errors.append(
+                Error(
+                    f"MCP_SERVER[{name!r}] is not a rate: {' '.join(exc.messages)}",
+                    hint="Give N/PERIOD with PERIOD s, min, h or day (e.g. '3000/min'), or None.",
+                    id="mcpserver.E007",
+                )
+            )
+    return errors
+
+
+@register(TAG)
 def check_static_manifest(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -155,6 +180,6 @@ def check_static_manifest(
             f"No static files manifest at {manifest}.",
             hint="Collect the static files first: python manage.py collectstatic --noinput "
             "(the deployment steps and the image do this).",
-            id="mcpserver.E007",
+            id="mcpserver.E008",
         )
     ]

@@ -96,6 +96,16 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_FETCH_TIMEOUT": 5.0,
     # Retry-After (seconds) on the 503 answered while the database cannot be reached.
     "DATABASE_RETRY_AFTER": 5,
+    # --- Rate limits (tenants.ratelimit) ---
+    # Requests to /mcp/<slug>, as "N/PERIOD" (PERIOD s, min, h or day) or None for no limit,
+    # counted by every instance together in Redis (per process while Redis is unreachable):
+    # for a tenant as a whole, and for each of its credentials (an API key, a JWT subject).
+    # A tenant's own settings (admin, set_rate_limit) override these; a blank one follows them.
+    "RATE_LIMIT_TENANT": None,
+    "RATE_LIMIT_CREDENTIAL": "3000/min",
+    # At most one audit record per refused tenant or credential per this many seconds on one
+    # instance; the refusals in between are counted on the next record.
+    "RATE_LIMIT_AUDIT_INTERVAL": 60,
     # --- Outbound requests (tenants.outbound) ---
     # Networks (CIDR strings) every outbound request may reach besides public addresses, e.g.
     # an internal identity provider's subnet. Per destination, an identity provider's

@@ -216,6 +216,27 @@ class StreamLimitReached(Unavailable):
     retry_after = 5
 
 
+class RateLimited(McpError):
+    """The tenant or the credential has used its request budget (``tenants.ratelimit``): 429,
+    with ``Retry-After`` in whole seconds (rounded up) until the next request passes."""
+
+    # In JSON-RPC's implementation-defined server range; 29 echoes HTTP 429.
+    jsonrpc_code = -32029
+    http_status = 429
+    default_message = "Too many requests; retry later"
+    transport = True
+
+    def __init__(self, *, retry_after: int, limit: str, scope: str, described: str) -> None:
+        super().__init__(
+            f"Rate limit exceeded for this {scope} ({described}); retry in {retry_after} s.",
+            data={"retryAfter": retry_after, "limit": limit, "scope": scope},
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> Headers:
+        return [(b"retry-after", str(self.retry_after).encode()), *super().headers()]
+
+
 # ----- tools -----------------------------------------------------------------------------
 
 

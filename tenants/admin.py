@@ -34,10 +34,11 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
         return ("slug", *self.readonly_fields)
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        limits = ("rate_limit_tenant", "rate_limit_credential")
         if obj is None:
-            return ("slug", "name", "enabled_toolsets")
+            return ("slug", "name", "enabled_toolsets", *limits)
         return (
-            "slug", "name", "status", "enabled_toolsets", "endpoint", "credentials",
+            "slug", "name", "status", "enabled_toolsets", *limits, "endpoint", "credentials",
             "created_at", "updated_at",
         )  # fmt: skip
 
@@ -92,14 +93,22 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
                 toolsets=form.cleaned_data["enabled_toolsets"],
                 actor=actor,
             )
-            return
-        tenant = services.tenant_create(
-            slug=obj.slug,
-            name=obj.name,
-            toolsets=form.cleaned_data["enabled_toolsets"],
+            tenant = obj
+        else:
+            tenant = services.tenant_create(
+                slug=obj.slug,
+                name=obj.name,
+                toolsets=form.cleaned_data["enabled_toolsets"],
+                actor=actor,
+            )
+            obj.pk, obj.created_at = tenant.pk, tenant.created_at
+        tenant = services.tenant_set_rate_limits(
+            tenant=tenant,
+            tenant_limit=form.cleaned_data["rate_limit_tenant"],
+            credential_limit=form.cleaned_data["rate_limit_credential"],
             actor=actor,
         )
-        obj.pk, obj.created_at, obj.updated_at = tenant.pk, tenant.created_at, tenant.updated_at
+        obj.updated_at = tenant.updated_at
 
     @admin.action(description="Suspend selected tenants")
     def suspend_tenants(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:

@@ -30,7 +30,7 @@ class TenantForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ("slug", "name", "enabled_toolsets")
+        fields = ("slug", "name", "enabled_toolsets", "rate_limit_tenant", "rate_limit_credential")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +38,18 @@ class TenantForm(forms.ModelForm):
         toolsets.choices = [(name, name) for name in mcp_settings.TOOLSETS]
         if not self.instance.pk:
             self.initial.setdefault("enabled_toolsets", list(mcp_settings.DEFAULT_TOOLSETS))
+        defaults = {
+            "rate_limit_tenant": mcp_settings.RATE_LIMIT_TENANT,
+            "rate_limit_credential": mcp_settings.RATE_LIMIT_CREDENTIAL,
+        }
+        for name, default in defaults.items():
+            self.fields[name].widget.attrs["placeholder"] = f"default: {default or 'off'}"
+
+    def clean_rate_limit_tenant(self) -> str:
+        return str(self.cleaned_data.get("rate_limit_tenant") or "").strip()
+
+    def clean_rate_limit_credential(self) -> str:
+        return str(self.cleaned_data.get("rate_limit_credential") or "").strip()
 
 
 class IdentityProviderForm(forms.ModelForm):

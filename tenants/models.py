@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from mcpserver.conf import mcp_settings
 from tenants import validators
+from tenants.ratelimit_rates import validate_rate_setting
 
 
 class TenantFacts:
@@ -54,6 +55,23 @@ class Tenant(TenantFacts, models.Model):
         blank=True,
         validators=[validators.validate_toolsets],
         help_text="Tool sets this tenant's users can call.",
+    )
+    # Requests to /mcp/<slug> (tenants.ratelimit): blank follows MCP_SERVER's default.
+    rate_limit_tenant = models.CharField(
+        "rate limit for the tenant",
+        max_length=32,
+        blank=True,
+        validators=[validate_rate_setting],
+        help_text="N/PERIOD (PERIOD s, min, h or day), e.g. 1000/min, for all its users "
+        "together; off for none; blank for the server's default.",
+    )
+    rate_limit_credential = models.CharField(
+        "rate limit per credential",
+        max_length=32,
+        blank=True,
+        validators=[validate_rate_setting],
+        help_text="N/PERIOD for each API key or signed-in user; off for none; blank for the "
+        "server's default.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -68,6 +68,38 @@ def tenant_update(
     return tenant
 
 
+@transaction.atomic
+def tenant_set_rate_limits(
+    *,
+    tenant: Tenant,
+    tenant_limit: str | None = None,
+    credential_limit: str | None = None,
+    actor: Actor,
+) -> Tenant:
+    """Set either limit ("N/PERIOD", "off", or "" for the server's default; None: unchanged).
+    Every instance applies the change as soon as the tenant's cached configuration is cleared."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    wanted = {"rate_limit_tenant": tenant_limit, "rate_limit_credential": credential_limit}
+    changes = {
+        name: {"from": getattr(locked, name), "to": value.strip()}
+        for name, value in wanted.items()
+        if value is not None and value.strip() != getattr(locked, name)
+    }
+    if not changes:
+        return locked
+    for name, change in changes.items():
+        setattr(locked, name, change["to"])
+    locked.full_clean()
+    locked.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor, action="tenant.rate_limit", tenant=locked, target=locked.slug, details=changes
+    )
+    clear_groups_on_commit(f"tenantconf:{locked.pk}")
+    tenant.rate_limit_tenant = locked.rate_limit_tenant
+    tenant.rate_limit_credential = locked.rate_limit_credential
+    return locked
+
+
 def _tenant_set_status(*, tenant: Tenant, status: str, action: str, actor: Actor) -> Tenant:
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if locked.status == status:

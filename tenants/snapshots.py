@@ -19,6 +19,10 @@ class TenantView(TenantFacts):
     name: str
     status: str
     enabled_toolsets: tuple[str, ...]
+    # As stored on the tenant ("", "off" or "N/PERIOD"; tenants.ratelimit_rates). Defaults
+    # for configurations cached before these existed.
+    rate_limit_tenant: str = ""
+    rate_limit_credential: str = ""
 
     @property
     def pk(self) -> int:

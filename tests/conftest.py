@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The servers and commands tests start outside debug mode need the collected static
-    manifest (check mcpserver.E007), as a deployment does: collect it once if missing."""
+    manifest (check mcpserver.E008), as a deployment does: collect it once if missing."""
     if (ROOT / "staticfiles" / "staticfiles.json").is_file():
         return
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mcpserver.settings", "DJANGO_DEBUG": "0"}

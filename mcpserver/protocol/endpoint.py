@@ -3,16 +3,18 @@
 The consumer hands every request here as an ``Exchange`` (the ASGI scope already carries
 ``tenant``, ``principal`` and ``client_ip`` from the middleware) with the body. The era is
 decided once per message by ``inbound.classify``; every error is raised and answered by the
-translator, with the request's id and era when they are known.
+translator, with the request's id and era when they are known. Every request is first
+counted against the tenant's rate limits (``tenants.ratelimit``): over them, 429.
 """
 
 from __future__ import annotations
 
 from mcpserver.eras import Era
-from mcpserver.errors import McpError, MethodNotAllowed, UnsupportedMediaType
+from mcpserver.errors import McpError, MethodNotAllowed, RateLimited, UnsupportedMediaType
 from mcpserver.protocol import era_session, era_stateless, inbound
 from mcpserver.protocol.http import Exchange
-from mcpserver.protocol.jsonrpc import parse
+from mcpserver.protocol.jsonrpc import RequestId, parse
+from tenants import ratelimit
 
 
 async def post(exchange: Exchange, body: bytes) -> None:
@@ -34,7 +36,23 @@ async def post(exchange: Exchange, body: bytes) -> None:
         await exchange.fail(exc, message.id, era=era)
 
 
+def _request_id(body: bytes) -> RequestId | None:
+    try:
+        return parse(body).id
+    except McpError:
+        return None
+
+
 async def handle(exchange: Exchange, method: str, body: bytes) -> None:
+    try:
+        await ratelimit.admit(
+            tenant=exchange.tenant, principal=exchange.principal, client_ip=exchange.client_ip
+        )
+    except RateLimited as exc:
+        # Counted before the message is parsed, so a flood of bad bodies is limited too; the
+        # id is looked for only to answer this request by its name.
+        await exchange.fail(exc, _request_id(body) if method == "POST" else None)
+        return
     try:
         if method == "POST":
             await post(exchange, body)

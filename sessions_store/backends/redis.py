@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 import redis.asyncio as aredis
+from redis.commands.core import AsyncScript
 
 from sessions_store.backends.base import (
     ENTRY_PREFIX,
@@ -107,6 +108,8 @@ class RedisBackend:
         self._replace = client.register_script(_REPLACE)
         self._replace_log = client.register_script(_REPLACE_LOG)
         self._on_invalidate: Invalidations | None = None
+        # Scripts run by ascript (loaded once, then called by their digest on any client).
+        self._scripts: dict[str, AsyncScript] = {}
 
     # -- invalidations ---------------------------------------------------------------------
     def start(self, *, on_invalidate: Invalidations) -> None:
@@ -162,11 +165,26 @@ class RedisBackend:
             return None
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
 
-    async def aread(self, name: bytes) -> tuple[bytes, float] | None:
+    def _loop_client(self) -> aredis.Redis:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
             client = self._async_clients[loop] = self._async_client()
+        return client
+
+    async def ascript(self, source: str, *, keys: list[str], args: list[int | float | str]) -> Any:
+        """Runs a Lua script (one atomic step) on this loop's connection, behind the breaker:
+        for callers beside the store that keep their own keys in the same Redis (the rate
+        limiter). Raises ``StoreUnavailable`` while the breaker is open, or a Redis error."""
+        client = self._loop_client()
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = client.register_script(source)
+        with self._guarded():
+            return await script(keys=keys, args=args, client=client)
+
+    async def aread(self, name: bytes) -> tuple[bytes, float] | None:
+        client = self._loop_client()
         with self._guarded():
             async with client.pipeline(transaction=False) as pipe:
                 pipe.get(name)

@@ -1,4 +1,5 @@
-"""A tenant's authentication configuration (status and enabled identity providers), cached.
+"""A tenant's authentication configuration (status, enabled identity providers, rate
+limits), cached.
 
 One store entry per tenant slug holds everything the authenticator needs, so a request costs
 one cache lookup instead of database queries. Entries are grouped under ``tenant:<id>``,
@@ -107,6 +108,8 @@ def _snapshot(slug: str, view: ledger.View | None = None) -> dict[str, Any] | No
             "name": tenant.name,
             "status": tenant.status,
             "enabled_toolsets": tenant.enabled_toolsets,
+            "rate_limit_tenant": tenant.rate_limit_tenant,
+            "rate_limit_credential": tenant.rate_limit_credential,
         },
         "providers": providers,
     }

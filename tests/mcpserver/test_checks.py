@@ -65,7 +65,7 @@ def test_production_without_collected_static_files_refuses_to_start(tmp_path, se
     settings.STORAGES = MANIFEST_STORAGE
     settings.STATIC_ROOT = str(tmp_path)
     [error] = check_static_manifest()
-    assert error.id == "mcpserver.E007" and "collectstatic" in error.hint
+    assert error.id == "mcpserver.E008" and "collectstatic" in error.hint
     (tmp_path / "staticfiles.json").write_text("{}")
     assert check_static_manifest() == []
     settings.DEBUG = True  # make run serves assets from the apps, nothing to collect
