@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_revocation'),
+        ('tenants', '0004_identityprovider_key_status'),
     ]
 
     operations = [
