@@ -59,9 +59,12 @@ class Toolset:
     def __repr__(self) -> str:
         return f"Toolset({self.name!r})"
 
-    def _add(self, items: dict[str, Any], key: str, item: Any) -> None:
+    def _check_open(self) -> None:
         if self._built is not None:
             raise RuntimeError(f"tool set {self.name!r} is registered already: add items first")
+
+    def _add(self, items: dict[str, Any], key: str, item: Any) -> None:
+        self._check_open()
         if key in items:
             raise ValueError(f"tool set {self.name!r} has {key!r} twice")
         items[key] = item
@@ -101,6 +104,7 @@ class Toolset:
         icons: Sequence[Mapping[str, Any]] | None = None,
         **hints: bool | None,
     ) -> F:
+        self._check_open()
         name = name or fn.__name__
         label = f"tool {name!r} of {self.name!r}"
         if not TOOL_NAME_RE.match(name):
@@ -146,6 +150,7 @@ class Toolset:
         """A resource at ``uri``; with ``{placeholders}`` a template, one parameter each."""
 
         def decorate(fn: F) -> F:
+            self._check_open()
             label = f"resource {uri!r} of {self.name!r}"
             signature = Signature(fn, label=label)
             placeholders = PLACEHOLDER_RE.findall(uri)
@@ -216,6 +221,7 @@ class Toolset:
         description: str | None = None,
         scopes: Sequence[str] | None = None,
     ) -> F:
+        self._check_open()
         name = name or fn.__name__
         label = f"prompt {name!r} of {self.name!r}"
         description = description or description_of(fn)
