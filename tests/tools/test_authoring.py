@@ -165,7 +165,8 @@ def test_a_call_gets_validated_values_defaults_and_the_context() -> None:
     result = call("create_requirement", {"title": "Login", "priority": "high"})
     expected = {"title": "Login", "priority": "high", "repositories": [], "asked_by": "alice"}
     assert result["structuredContent"] == expected
-    assert result["content"] == [{"type": "text", "text": json.dumps(expected)}]
+    assert [block["type"] for block in result["content"]] == ["text"]
+    assert json.loads(result["content"][0]["text"]) == expected
     output = TOOLS["create_requirement"].describe()["outputSchema"]
     Draft202012Validator(output).validate(result["structuredContent"])
 

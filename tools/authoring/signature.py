@@ -98,6 +98,9 @@ class Signature:
             self.schema = self._input_schema()
         except PydanticUserError as error:
             raise TypeError(f"{label}: {error.message}") from error
+        # Most parameters keep their own name as the field's: the model's __dict__ is then
+        # the keyword arguments as they are (the cheap path on every call).
+        self._plain = all(param == name for param, name in self.names)
         self.is_async = inspect.iscoroutinefunction(fn)
         # Sync functions are for ORM work: channels' database_sync_to_async runs them on the
         # thread Django's ORM expects (thread-sensitive) and closes stale connections around
@@ -128,10 +131,14 @@ class Signature:
         return {param: by_field[name] for param, name in self.names}
 
     def parse(self, arguments: Mapping[str, Any], *, prefix: str = "argument") -> Arguments:
+        if not arguments and not self.names:  # whoami and the like: nothing to check
+            return Arguments()
         try:
             model = self.model.model_validate(arguments)
         except ValidationError as error:
             raise invalid_params(error, prefix=prefix) from None
+        if self._plain:
+            return Arguments(model.__dict__)
         return Arguments((param, getattr(model, name)) for param, name in self.names)
 
     async def call(self, ctx: ToolContext, arguments: Mapping[str, Any]) -> Any:
