@@ -3,6 +3,7 @@ real ASGI application in both protocol eras."""
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +93,12 @@ def test_notes_stay_with_their_tenant_and_the_set_with_tenants_that_enable_it(
     assert listed["structuredContent"] == {"result": []}
     response = plain.modern("tools/call", {"name": "list_notes"})
     assert response.json()["error"] == {"code": -32602, "message": "Unknown tool: list_notes"}
+
+
+def test_the_readme_shows_the_example_as_it_is() -> None:
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    code = (root / "examples" / "notes_toolset.py").read_text().split('"""\n\n', 1)[1]
+    assert len(code.splitlines()) < 30
+    assert code in (root / "README.md").read_text()
