@@ -3,11 +3,13 @@
     python -m benchmarks.inprocess [--requests 3000] [--rounds 5]
 
 On a throwaway SQLite database (the embedded store, so no Redis is needed; a warm request is
-served from the process tier either way) with one tenant and one API key, it sends a
-2026-07-28 ``tools/call`` of ``whoami`` through ``mcpserver.asgi:application`` and prints the
-best round. It isolates what the project's code costs per request from what an HTTP server
-adds; pin it to one core (``taskset -c 0``) and compare against another checkout run the same
-way, back to back.
+served from the process tier either way) with one tenant and one API key, it sends 2026-07-28
+``tools/call`` requests through ``mcpserver.asgi:application`` and prints the best round of
+each: ``whoami`` (written with tools.authoring) and ``whoami_by_hand`` (the same tool as a
+hand-built ``Tool``), then ``echo`` and ``echo_by_hand`` (with arguments; see
+``benchmarks/tools.py``), interleaved round by round, with the ratio of each pair. It isolates
+what the project's code costs per request from what an HTTP server adds; pin it to one core
+(``taskset -c 0``) and compare against another checkout run the same way, back to back.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _environment(directory: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "inprocess-benchmark-" + os.urandom(16).hex(),
         "MCP_ENCRYPTION_KEYS": os.urandom(32).hex(),
@@ -49,22 +51,30 @@ def _prepare(env: dict[str, str]) -> str:
         return done.stdout
 
     manage("migrate", "--noinput", "-v", "0")
-    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", "builtin")
+    toolsets = "builtin,bench,bench-by-hand"
+    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", toolsets)
     # Serving is measured, not refusing: the default per-credential limit would turn most of
     # the load into 429s (its own cost is in the README, "Rate limits").
     manage("set_rate_limit", "bench", "--credential", "off")
     return manage("create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
 
 
-def _request(key: str) -> tuple[dict[str, Any], bytes]:
+# (decorator tool, hand-written tool, arguments): each pair does the same work.
+PAIRS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("whoami", "whoami_by_hand", {}),
+    ("echo", "echo_by_hand", {"text": "hello", "times": 2}),
+)
+
+
+def _request(key: str, name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     body = json.dumps(
         {
             "jsonrpc": "2.0",
             "id": 1,
             "method": "tools/call",
             "params": {
-                "name": "whoami",
-                "arguments": {},
+                "name": name,
+                "arguments": arguments,
                 "_meta": {
                     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
                     "io.modelcontextprotocol/clientCapabilities": {},
@@ -79,7 +89,7 @@ def _request(key: str) -> tuple[dict[str, Any], bytes]:
         "authorization": f"Bearer {key}",
         "mcp-protocol-version": "2026-07-28",
         "mcp-method": "tools/call",
-        "mcp-name": "whoami",
+        "mcp-name": name,
         "content-length": str(len(body)),
     }
     scope = {
@@ -130,19 +140,28 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         from mcpserver.asgi import application
 
-        scope, body = _request(key)
+        requests = {
+            name: _request(key, name, arguments)
+            for pair in PAIRS
+            for name, arguments in ((pair[0], pair[2]), (pair[1], pair[2]))
+        }
 
-        async def run() -> list[float]:
-            await _measure(application, scope, body, 1000)  # warm the caches
-            return [
-                await _measure(application, scope, body, args.requests) for _ in range(args.rounds)
-            ]
+        async def run() -> dict[str, list[float]]:
+            rounds: dict[str, list[float]] = {name: [] for name in requests}
+            for scope, body in requests.values():  # warm the caches
+                await _measure(application, scope, body, 1000)
+            for _ in range(args.rounds):
+                for name, (scope, body) in requests.items():
+                    rounds[name].append(await _measure(application, scope, body, args.requests))
+            return rounds
 
         rounds = asyncio.run(run())
-    print(
-        f"tools/call in process: {min(rounds):.1f} us/request (best of {args.rounds} x "
-        f"{args.requests}; all: {', '.join(f'{r:.1f}' for r in rounds)})"
-    )
+    print(f"tools/call in process, best of {args.rounds} x {args.requests} (us/request):")
+    for name, values in rounds.items():
+        print(f"  {name:<16}{min(values):>8.1f}   (all: {', '.join(f'{v:.1f}' for v in values)})")
+    for decorated, by_hand, _arguments in PAIRS:
+        ratio = min(rounds[decorated]) / min(rounds[by_hand])
+        print(f"  {decorated} / {by_hand} = {ratio:.3f} (target <= 1.05)")
 
 
 if __name__ == "__main__":

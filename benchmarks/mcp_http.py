@@ -5,8 +5,10 @@
 Starts, on a throwaway SQLite database with one tenant and one API key, five servers pinned
 to one core (``taskset -c 0``): the project's application and a bare ASGI app under daphne,
 the same two under uvicorn (uvloop, httptools), and the official MCP SDK's stateless server
-under uvicorn. ``wrk`` runs pinned to the other core and sends a 2026-07-28 ``tools/call`` of
-``whoami`` (a fixed JSON body to the bare apps). Runs are interleaved round by round and the
+under uvicorn; the project's application twice more, called with ``whoami_by_hand`` (the same
+tool as a hand-built ``Tool``, ``benchmarks/tools.py``) beside ``whoami`` (written with
+tools.authoring). ``wrk`` runs pinned to the other core and sends a 2026-07-28 ``tools/call``
+(a fixed JSON body to the bare apps). Runs are interleaved round by round and the
 median of the rounds is printed, with the ratios the targets are judged by. Needs ``wrk`` and
 ``taskset`` and two cores; every figure is noisy on a shared machine: quote the ratios.
 """
@@ -43,6 +45,7 @@ class Target:
     authorized: bool
     port: int = 0
     runs: list[dict[str, float]] = field(default_factory=list)
+    tool: str = "whoami"
 
 
 def _tool(name: str) -> str:
@@ -58,28 +61,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def call_body() -> str:
+def call_body(tool: str) -> str:
     meta = {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {},
     }
-    params = {"name": "whoami", "arguments": {}, "_meta": meta}
+    params = {"name": tool, "arguments": {}, "_meta": meta}
     return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
 
 
-def wrk_script(directory: Path, key: str | None) -> Path:
+def wrk_script(directory: Path, key: str | None, tool: str) -> Path:
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
         "MCP-Protocol-Version": "2026-07-28",
         "Mcp-Method": "tools/call",
-        "Mcp-Name": "whoami",
+        "Mcp-Name": tool,
     }
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(call_body())}"]
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(call_body(tool))}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
-    path = directory / ("auth.lua" if key else "plain.lua")
+    path = directory / f"{'auth' if key else 'plain'}-{tool}.lua"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -119,7 +122,7 @@ def prepare(env: dict[str, str]) -> str:
         return done.stdout
 
     manage("migrate", "--noinput", "-v", "0")
-    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", "builtin")
+    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", "builtin,bench-by-hand")
     # Serving is measured, not refusing: the default per-credential limit would turn most of
     # the load into 429s (its own cost is in the README, "Rate limits").
     manage("set_rate_limit", "bench", "--credential", "off")
@@ -149,6 +152,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
     env = {
         **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "MCP_ENCRYPTION_KEYS": secrets.token_hex(32),
@@ -174,13 +178,15 @@ def main() -> None:
             time.sleep(0.1)
         env["REDIS_URL"] = f"unix://{sock}"
     key = prepare(env)
-    scripts = {True: wrk_script(work, key), False: wrk_script(work, None)}
+    uvicorn = [*UVICORN, "--lifespan", "off"]
     targets = [
         Target("daphne  bare ASGI app", DAPHNE, "/", authorized=False),
         Target("daphne  this server", DAPHNE, "/mcp/bench", authorized=True),
-        Target("uvicorn bare ASGI app", [*UVICORN, "--lifespan", "off"], "/", authorized=False),
-        Target("uvicorn this server", [*UVICORN, "--lifespan", "off"], "/mcp/bench", True),
+        Target("uvicorn bare ASGI app", uvicorn, "/", authorized=False),
+        Target("uvicorn this server", uvicorn, "/mcp/bench", True),
         Target("uvicorn official SDK", [*UVICORN, "--lifespan", "on"], "/mcp", authorized=False),
+        Target("daphne  by-hand tool", DAPHNE, "/mcp/bench", True, tool="whoami_by_hand"),
+        Target("uvicorn by-hand tool", uvicorn, "/mcp/bench", True, tool="whoami_by_hand"),
     ]
     apps = [
         "benchmarks.reference_apps:bare",
@@ -188,7 +194,13 @@ def main() -> None:
         "benchmarks.reference_apps:bare",
         "mcpserver.asgi:application",
         "benchmarks.reference_apps:sdk",
+        "mcpserver.asgi:application",
+        "mcpserver.asgi:application",
     ]
+    scripts = {
+        (t.authorized, t.tool): wrk_script(work, key if t.authorized else None, t.tool)
+        for t in targets
+    }
     try:
         for target, app in zip(targets, apps, strict=True):
             target.port = free_port()
@@ -206,11 +218,12 @@ def main() -> None:
             wait_for(target.port, process)
         for target in targets:  # warm up: imports, caches, connection pools
             url = f"http://127.0.0.1:{target.port}{target.path}"
-            run_wrk(url, scripts[target.authorized], 1, args.connections)
+            run_wrk(url, scripts[target.authorized, target.tool], 1, args.connections)
         for _ in range(args.rounds):
             for target in targets:
                 url = f"http://127.0.0.1:{target.port}{target.path}"
-                run = run_wrk(url, scripts[target.authorized], args.seconds, args.connections)
+                script = scripts[target.authorized, target.tool]
+                run = run_wrk(url, script, args.seconds, args.connections)
                 target.runs.append(run)
     finally:
         for process in processes:
@@ -247,6 +260,9 @@ def report(targets: list[Target], args: argparse.Namespace, *, redis: bool) -> N
         "(target >= 3)"
     )
     print(f"uvicorn: this server / bare app = {median[names[3]] / median[names[2]]:.2f}")
+    for server, decorated, by_hand in (("daphne", 1, 5), ("uvicorn", 3, 6)):
+        ratio = median[names[decorated]] / median[names[by_hand]]
+        print(f"{server}: decorator whoami / by-hand whoami = {ratio:.3f} (target >= 0.95)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("MCP_ENCRYPTION_KEYS", "11" * 32)
 
+from mcpserver.conf import DEFAULTS
 from mcpserver.settings import *  # noqa: F403
 from mcpserver.settings import MCP_SERVER
 
@@ -14,6 +15,8 @@ MCP_SERVER = {
     **MCP_SERVER,
     "PUBLIC_URL": "http://testserver",
     "KEYRING_REPORT_INTERVAL": 0.0,
+    # A tool set written with tools.authoring, listed by its module path as a company would.
+    "TOOLSETS": [*MCP_SERVER.get("TOOLSETS", DEFAULTS["TOOLSETS"]), "examples.notes_toolset"],
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,17 +1,33 @@
 """One walk over the whole registry: every tool, resource and prompt is well described."""
 
 import inspect
+from importlib import import_module
 
 import pytest
+from jsonschema import Draft202012Validator
 
-from mcpserver.conf import mcp_settings
-from tools.registry import TOOL_NAME_RE, Tool, all_toolsets, catalogue_for
+from mcpserver.conf import mcp_settings, toolset_names
+from tools.apps import toolset_module
+from tools.authoring import Toolset
+from tools.registry import TOOL_NAME_RE, Tool, ToolSet, all_toolsets, catalogue_for
 
 TOOLS = [(s.name, t) for s in all_toolsets().values() for t in s.tools]
 
 
-def test_every_configured_toolset_exists() -> None:
-    assert set(mcp_settings.TOOLSETS) <= set(all_toolsets())
+def test_every_configured_module_registered_its_toolsets() -> None:
+    for entry in mcp_settings.TOOLSETS:
+        module = import_module(toolset_module(entry))
+        held = [v for v in vars(module).values() if isinstance(v, Toolset | ToolSet)]
+        assert held, entry
+        for toolset in held:
+            built = toolset.build() if isinstance(toolset, Toolset) else toolset
+            assert all_toolsets()[built.name] is built
+    assert set(toolset_names()) == set(all_toolsets())
+
+
+def test_the_walk_covers_decorator_tools() -> None:
+    decorated = {t.name for _s, t in TOOLS if t.parse_arguments is not None}
+    assert {"whoami", "add_note", "list_notes"} <= decorated
 
 
 @pytest.mark.parametrize(("toolset", "tool"), TOOLS, ids=[f"{s}.{t.name}" for s, t in TOOLS])
@@ -21,10 +37,12 @@ def test_tool_is_well_described(toolset: str, tool: Tool) -> None:
     assert tool.description[0].isupper()
     assert inspect.iscoroutinefunction(tool.handler)
     schema = tool.describe()["inputSchema"]
+    Draft202012Validator.check_schema(schema)
     assert schema["type"] == "object"
     assert isinstance(schema.get("properties", {}), dict)
     assert set(schema.get("required", [])) <= set(schema.get("properties", {}))
     if tool.output_schema is not None:
+        Draft202012Validator.check_schema(tool.describe()["outputSchema"])
         assert tool.describe()["outputSchema"]["type"] == "object"
     assert isinstance(tool.required_scopes, frozenset)
     with pytest.raises(AttributeError):

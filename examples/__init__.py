@@ -1,0 +1,1 @@
+"""Example tool sets written with the typed tool-author API (tools.authoring)."""
