@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
     # Origins allowed on /mcp/ besides the server's own host.
     "ALLOWED_ORIGINS": [],
     # Tool sets a tenant may enable (the tools app provides one module per name).
-    "TOOLSETS": ["builtin", "conformance"],
+    "TOOLSETS": ["builtin", "conformance", "workspace"],
     # Tool sets given to a tenant created without an explicit list.
     "DEFAULT_TOOLSETS": ["builtin"],
     # Raw API keys start with this, so they are recognisable in a leak scan.
