@@ -66,7 +66,7 @@ class Toolset:
     ) -> Callable[[Fn], Fn]:
         def decorate(fn: Fn) -> Fn:
             fields, _ = _parameters(fn)
-            arguments = create_model(  # type: ignore[call-overload]
+            arguments = create_model(
                 f"{fn.__name__}_arguments", __config__=ConfigDict(extra="forbid"), **fields
             )
             returns = get_type_hints(fn).get("return")
@@ -146,7 +146,7 @@ class Toolset:
     ) -> Callable[[Fn], Fn]:
         def decorate(fn: Fn) -> Fn:
             fields, _ = _parameters(fn)
-            described = create_model(f"{fn.__name__}_arguments", **fields)  # type: ignore[call-overload]
+            described = create_model(f"{fn.__name__}_arguments", **fields)
             properties = described.model_json_schema().get("properties", {})
 
             async def handler(ctx: ToolContext, args: Mapping[str, str]) -> dict[str, Any]:

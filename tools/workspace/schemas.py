@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -109,7 +110,7 @@ class TaskPage(BaseModel):
     next_cursor: str | None = Field(description="Pass it as cursor for the next page")
 
 
-def _requirement_fields(requirement: Requirement) -> dict[str, object]:
+def _requirement_fields(requirement: Requirement) -> dict[str, Any]:
     return {
         "id": requirement.public_id,
         "uri": requirement.uri,
