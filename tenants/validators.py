@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from mcpserver.conf import mcp_settings
+from mcpserver.conf import toolset_names
 from mcpserver.context import is_loopback_host
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -49,11 +49,11 @@ def validate_tenant_slug(value: str) -> None:
 def validate_toolsets(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError("Tool sets are a list of names.", code="invalid_toolsets")
-    unknown = sorted(set(value) - set(mcp_settings.TOOLSETS))
+    available = toolset_names()
+    unknown = sorted(set(value) - set(available))
     if unknown:
         raise ValidationError(
-            f"Unknown tool set(s): {', '.join(unknown)}. "
-            f"Available: {', '.join(mcp_settings.TOOLSETS)}.",
+            f"Unknown tool set(s): {', '.join(unknown)}. Available: {', '.join(available)}.",
             code="unknown_toolset",
         )
     if len(set(value)) != len(value):

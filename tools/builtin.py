@@ -1,54 +1,30 @@
 """The ``builtin`` tool set: tools every tenant can have, such as ``whoami``."""
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Literal
 
-from tools.context import ToolContext
-from tools.registry import Tool, ToolSet, register
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
-WHOAMI_OUTPUT = {
-    "type": "object",
-    "properties": {
-        "tenant": {"type": "string", "description": "The tenant's slug"},
-        "subject": {"type": "string", "description": "Who the credential names"},
-        "scopes": {"type": "array", "items": {"type": "string"}},
-        "auth_method": {"type": "string", "enum": ["api_key", "jwt"]},
-    },
-    "required": ["tenant", "subject", "scopes", "auth_method"],
-}
+from tenants.principal import Principal
+from tools.authoring import Toolset
+
+builtin = Toolset("builtin", description="Tools every tenant can have")
 
 
-async def whoami(ctx: ToolContext, args: Mapping[str, Any]) -> dict[str, Any]:
-    principal = ctx.principal
-    data = {
+class Caller(TypedDict):
+    tenant: Annotated[str, Field(description="The tenant's slug")]
+    subject: Annotated[str, Field(description="Who the credential names")]
+    scopes: list[str]
+    auth_method: Literal["api_key", "jwt"]
+
+
+@builtin.tool(title="Who am I", read_only=True, idempotent=True, open_world=False)
+async def whoami(principal: Principal) -> Caller:
+    """Shows who the server thinks is calling: the tenant, the subject of the credential, its
+    scopes and how it was authenticated."""
+    return {
         "tenant": principal.tenant_slug,
         "subject": principal.subject,
         "scopes": sorted(principal.scopes),
-        "auth_method": str(principal.auth_method),
+        "auth_method": principal.auth_method.value,
     }
-    return {
-        "content": [{"type": "text", "text": json.dumps(data)}],
-        "structuredContent": data,
-    }
-
-
-BUILTIN = register(
-    ToolSet(
-        name="builtin",
-        tools=(
-            Tool(
-                name="whoami",
-                title="Who am I",
-                description=(
-                    "Shows who the server thinks is calling: the tenant, the subject of the "
-                    "credential, its scopes and how it was authenticated."
-                ),
-                handler=whoami,
-                input_schema={"type": "object", "properties": {}, "additionalProperties": False},
-                output_schema=WHOAMI_OUTPUT,
-                annotations={"readOnlyHint": True, "idempotentHint": True, "openWorldHint": False},
-            ),
-        ),
-    )
-)

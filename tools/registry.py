@@ -50,6 +50,14 @@ class Tool:
     required_scopes: frozenset[str] = frozenset()
     # Client capabilities the tool cannot run without (e.g. "sampling"); checked per request.
     required_client_capabilities: frozenset[str] = frozenset()
+    icons: tuple[Mapping[str, Any], ...] = ()
+    # Set by tools.authoring: the tool's own compiled validation, used instead of the JSON
+    # Schema walk. It raises InvalidParams naming the field, and what it returns (the
+    # arguments converted to the function's types, defaults filled in) is what the handler
+    # receives.
+    parse_arguments: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = field(
+        default=None, compare=False
+    )
     # Built once from input_schema (JSON Schema 2020-12 unless the schema names another
     # dialect); a malformed schema fails at registration, not on a client's call.
     argument_validator: Validator = field(init=False, repr=False, compare=False)
@@ -60,6 +68,7 @@ class Tool:
         object.__setattr__(self, "input_schema", _frozen(self.input_schema))
         object.__setattr__(self, "output_schema", _frozen(self.output_schema))
         object.__setattr__(self, "annotations", _frozen(self.annotations))
+        object.__setattr__(self, "icons", tuple(_frozen(icon) for icon in self.icons))
         schema = _thaw(self.input_schema)
         validator_class = validator_for(schema, default=Draft202012Validator)
         validator_class.check_schema(schema)
@@ -78,6 +87,8 @@ class Tool:
             out["outputSchema"] = _thaw(self.output_schema)
         if self.annotations:
             out["annotations"] = _thaw(self.annotations)
+        if self.icons:
+            out["icons"] = _thaw(self.icons)
         return out
 
 
@@ -162,6 +173,9 @@ class ToolSet:
     templates: tuple[ResourceTemplate, ...] = ()
     prompts: tuple[Prompt, ...] = ()
     instructions: str = ""
+    description: str = ""
+    # Fixture sets (the conformance suite's) that customers' tenants may not enable.
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,13 +94,19 @@ def _object(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
-    """Arguments against the tool's input schema; the most relevant violation is named."""
+def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Arguments against the tool's input schema; the most relevant violation is named.
+
+    Returns what the handler receives: the arguments as sent, or for a tool with its own
+    compiled validation (tools.authoring) what that made of them.
+    """
+    if tool.parse_arguments is not None:
+        return tool.parse_arguments(arguments)
     if not arguments and tool.accepts_no_arguments:
-        return
+        return arguments
     error = best_match(tool.argument_validator.iter_errors(arguments))
     if error is None:
-        return
+        return arguments
     where = "/".join(str(part) for part in error.absolute_path)
     detail = error.message if len(error.message) <= 200 else error.message[:200] + "…"
     raise InvalidParams(
@@ -153,13 +159,13 @@ async def tools_call(call: Call) -> dict[str, Any]:
         raise InvalidParams(f"Unknown tool: {name}")
     await _authorize(call, tool.required_scopes)
     arguments = _object(call.params, "arguments")
-    validate_arguments(tool, arguments)
+    values = validate_arguments(tool, arguments)
 
     async def run(ctx: ToolContext) -> dict[str, Any]:
         for capability in tool.required_client_capabilities:
             ctx.require_capability(capability)
         try:
-            return await tool.handler(ctx, arguments)
+            return await tool.handler(ctx, values)
         except ToolError as failure:
             return tool_failure(failure, tool=name)
         except (InputRequired, McpError):

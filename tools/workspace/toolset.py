@@ -16,11 +16,10 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from pydantic import Field
 
 from tenants.audit import Actor
+from tools.authoring import Toolset
 from tools.context import ToolContext
 from tools.errors import InvalidParams, ResourceNotFound, ToolError
-from tools.registry import register
 from tools.workspace import selectors, services
-from tools.workspace.authoring import Toolset
 from tools.workspace.models import DESCRIPTION_MAX, SUBJECT_MAX, TITLE_MAX
 from tools.workspace.prompts import plan_messages
 from tools.workspace.schemas import (
@@ -98,7 +97,14 @@ def _value(choice: Any) -> str | None:
     return None if choice is None else str(choice.value if hasattr(choice, "value") else choice)
 
 
-@workspace.tool(scopes=WRITE, title="Create a requirement", destructive=False, open_world=False)
+@workspace.tool(
+    scopes=WRITE,
+    title="Create a requirement",
+    read_only=False,
+    destructive=False,
+    idempotent=False,
+    open_world=False,
+)
 async def create_requirement(
     ctx: ToolContext,
     title: Title,
@@ -128,7 +134,9 @@ async def create_requirement(
     return await _run(work)
 
 
-@workspace.tool(scopes=READ, title="List requirements", read_only=True, open_world=False)
+@workspace.tool(
+    scopes=READ, title="List requirements", read_only=True, idempotent=True, open_world=False
+)
 async def list_requirements(
     ctx: ToolContext,
     status: RequirementStatus | None = None,
@@ -169,14 +177,21 @@ def _detail(tenant_id: int, requirement_id: str) -> RequirementDetail:
     return RequirementDetail.of(found)
 
 
-@workspace.tool(scopes=READ, title="Get a requirement", read_only=True, open_world=False)
+@workspace.tool(
+    scopes=READ, title="Get a requirement", read_only=True, idempotent=True, open_world=False
+)
 async def get_requirement(ctx: ToolContext, requirement_id: RequirementId) -> RequirementDetail:
     """Shows one requirement with all its tasks."""
     return await _run(lambda: _detail(ctx.principal.tenant_id, requirement_id))
 
 
 @workspace.tool(
-    scopes=WRITE, title="Update a requirement", destructive=False, idempotent=True, open_world=False
+    scopes=WRITE,
+    title="Update a requirement",
+    read_only=False,
+    destructive=False,
+    idempotent=True,
+    open_world=False,
 )
 async def update_requirement(
     ctx: ToolContext,
@@ -207,7 +222,14 @@ async def update_requirement(
     return await _run(work)
 
 
-@workspace.tool(scopes=WRITE, title="Create a task", destructive=False, open_world=False)
+@workspace.tool(
+    scopes=WRITE,
+    title="Create a task",
+    read_only=False,
+    destructive=False,
+    idempotent=False,
+    open_world=False,
+)
 async def create_task(
     ctx: ToolContext,
     requirement_id: RequirementId,
@@ -232,7 +254,7 @@ async def create_task(
     return await _run(work)
 
 
-@workspace.tool(scopes=READ, title="List tasks", read_only=True, open_world=False)
+@workspace.tool(scopes=READ, title="List tasks", read_only=True, idempotent=True, open_world=False)
 async def list_tasks(
     ctx: ToolContext,
     requirement_id: RequirementId | None = None,
@@ -266,6 +288,7 @@ async def list_tasks(
 @workspace.tool(
     scopes=WRITE,
     title="Update a task's status",
+    read_only=False,
     destructive=False,
     idempotent=True,
     open_world=False,
@@ -318,6 +341,3 @@ async def plan_requirement(
 
     detail = await database_sync_to_async(work)()
     return plan_messages(detail)
-
-
-WORKSPACE = register(workspace.build())
