@@ -69,9 +69,6 @@ class RequirementAdmin(admin.ModelAdmin):
             )
         obj.pk, obj.public_id = saved.pk, saved.public_id
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return None  # the inline is read-only; the services saved everything
-
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):

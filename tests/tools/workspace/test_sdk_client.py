@@ -150,8 +150,8 @@ def test_the_resource_template_and_the_plan_prompt(
     template = next(t for t in templates.resource_templates if t.name == "requirement")
     assert template.uri_template == "workspace://requirements/{id}"
     assert template.mime_type == "application/json"
-    body = json.loads(read.contents[0].text)
-    assert (body["id"], body["description"], body["tasks"]) == (
+    shown = json.loads(read.contents[0].text)
+    assert (shown["id"], shown["description"], shown["tasks"]) == (
         made.public_id, "Finance wants monthly CSVs.", [],
     )  # fmt: skip
     embedded, instructions = prompt.messages
@@ -178,7 +178,9 @@ def test_another_tenants_ids_fail_exactly_like_unknown_ones(
         ):
             result = await client.call_tool(name, args)
             assert result.is_error, name
-            seen.append(result.content[0].text.replace(req, "ID"))
+            block = result.content[0]
+            assert isinstance(block, types.TextContent)
+            seen.append(block.text.replace(req, "ID"))
         for call in (
             lambda: client.read_resource(f"workspace://requirements/{req}"),
             lambda: client.get_prompt("plan_requirement", {"requirement_id": req}),
