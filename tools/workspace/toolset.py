@@ -7,20 +7,28 @@ gives exactly what an unknown id gives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from channels.db import database_sync_to_async
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from pydantic import Field
 
-from tenants.audit import Actor
 from tools.authoring import Toolset
 from tools.context import ToolContext
 from tools.errors import InvalidParams, ResourceNotFound, ToolError
 from tools.workspace import selectors, services
-from tools.workspace.models import DESCRIPTION_MAX, SUBJECT_MAX, TITLE_MAX
+from tools.workspace.calling import (
+    Cursor,
+    Description,
+    Limit,
+    Repositories,
+    RequirementId,
+    Subject,
+    TaskId,
+    Title,
+    actor_of,
+    run,
+    value_of,
+)
 from tools.workspace.prompts import plan_messages
 from tools.workspace.schemas import (
     Priority,
@@ -34,7 +42,6 @@ from tools.workspace.schemas import (
     TaskStatus,
 )
 
-R = TypeVar("R")
 READ = ["workspace:read"]
 WRITE = ["workspace:write"]
 
@@ -48,53 +55,6 @@ workspace = Toolset(
         "workspace://requirements/{id}."
     ),
 )
-
-RequirementId = Annotated[str, Field(description="A requirement id (req_...)", max_length=64)]
-TaskId = Annotated[str, Field(description="A task id (task_...)", max_length=64)]
-Title = Annotated[str, Field(description="A short title", min_length=1, max_length=TITLE_MAX)]
-Description = Annotated[str, Field(description="Markdown text", max_length=DESCRIPTION_MAX)]
-Subject = Annotated[str, Field(description="A user's subject", max_length=SUBJECT_MAX)]
-Repositories = Annotated[
-    list[Annotated[str, Field(max_length=200)]],
-    Field(description="Repositories it touches, such as acme/api", max_length=20),
-]
-Limit = Annotated[int, Field(description="Items per page", ge=1, le=selectors.MAX_LIMIT)]
-Cursor = Annotated[str, Field(description="next_cursor of the previous page", max_length=200)]
-
-
-def _actor(ctx: ToolContext) -> Actor:
-    return Actor(name=f"mcp:{ctx.principal.subject}")
-
-
-@contextmanager
-def _as_tool_errors() -> Iterator[None]:
-    """What the services and selectors refuse, told to the caller in words it can act on."""
-    try:
-        yield
-    except ObjectDoesNotExist as missing:
-        raise ToolError(str(missing)) from None
-    except ValidationError as invalid:
-        raise ToolError("Invalid: " + "; ".join(_messages(invalid))) from None
-    except selectors.BadCursor as bad:
-        raise ToolError(f"{bad} List again without a cursor.") from None
-
-
-def _messages(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [f"{name}: {' '.join(m)}" for name, m in error.message_dict.items()]
-    return list(error.messages)
-
-
-async def _run(work: Callable[[], R]) -> R:
-    def guarded() -> R:
-        with _as_tool_errors():
-            return work()
-
-    return await database_sync_to_async(guarded)()
-
-
-def _value(choice: Any) -> str | None:
-    return None if choice is None else str(choice.value if hasattr(choice, "value") else choice)
 
 
 @workspace.tool(
@@ -127,11 +87,11 @@ async def create_requirement(
             repositories=repositories or [],
             owner=principal.subject if owner is None else owner,
             created_by=principal.subject,
-            actor=_actor(ctx),
+            actor=actor_of(ctx),
         )
         return RequirementOut.of(created)
 
-    return await _run(work)
+    return await run(work)
 
 
 @workspace.tool(
@@ -155,8 +115,8 @@ async def list_requirements(
     def work() -> RequirementPage:
         page = selectors.requirement_list(
             tenant_id=ctx.principal.tenant_id,
-            status=_value(status),
-            priority=_value(priority),
+            status=value_of(status),
+            priority=value_of(priority),
             owner=owner,
             repository=repository,
             text=text,
@@ -167,7 +127,7 @@ async def list_requirements(
         items = [RequirementOut.of(r) for r in page.items]
         return RequirementPage(requirements=items, next_cursor=page.next_cursor)
 
-    return await _run(work)
+    return await run(work)
 
 
 def _detail(tenant_id: int, requirement_id: str) -> RequirementDetail:
@@ -182,7 +142,7 @@ def _detail(tenant_id: int, requirement_id: str) -> RequirementDetail:
 )
 async def get_requirement(ctx: ToolContext, requirement_id: RequirementId) -> RequirementDetail:
     """Shows one requirement with all its tasks."""
-    return await _run(lambda: _detail(ctx.principal.tenant_id, requirement_id))
+    return await run(lambda: _detail(ctx.principal.tenant_id, requirement_id))
 
 
 @workspace.tool(
@@ -211,15 +171,15 @@ async def update_requirement(
             public_id=requirement_id,
             title=title,
             description=description,
-            status=_value(status),
-            priority=_value(priority),
+            status=value_of(status),
+            priority=value_of(priority),
             owner=owner,
             repositories=repositories,
-            actor=_actor(ctx),
+            actor=actor_of(ctx),
         )
         return RequirementOut.of(updated)
 
-    return await _run(work)
+    return await run(work)
 
 
 @workspace.tool(
@@ -247,11 +207,11 @@ async def create_task(
             description=description,
             assignee=assignee,
             created_by=ctx.principal.subject,
-            actor=_actor(ctx),
+            actor=actor_of(ctx),
         )
         return TaskOut.of(task)
 
-    return await _run(work)
+    return await run(work)
 
 
 @workspace.tool(scopes=READ, title="List tasks", read_only=True, idempotent=True, open_world=False)
@@ -275,14 +235,14 @@ async def list_tasks(
         page = selectors.task_list(
             tenant_id=tenant_id,
             requirement_id=requirement_id,
-            status=_value(status),
+            status=value_of(status),
             assignee=assignee,
             cursor=cursor,
             limit=limit,
         )
         return TaskPage(tasks=[TaskOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
-    return await _run(work)
+    return await run(work)
 
 
 @workspace.tool(
@@ -301,11 +261,11 @@ async def update_task_status(ctx: ToolContext, task_id: TaskId, status: TaskStat
             tenant_id=ctx.principal.tenant_id,
             task_id=task_id,
             status=status.value,
-            actor=_actor(ctx),
+            actor=actor_of(ctx),
         )
         return TaskOut.of(task)
 
-    return await _run(work)
+    return await run(work)
 
 
 @workspace.resource(
