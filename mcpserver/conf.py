@@ -21,7 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [],
     # Modules holding the tool sets a tenant may enable, by dotted path ("myco.tools"); a bare
     # name means tools.<name>. A tenant enables the sets by their own names (toolset_names()).
-    "TOOLSETS": ["builtin", "conformance"],
+    # (The workspace app's package is imported while Django loads apps, before models exist,
+    # so its tool set lives in a module of its own.)
+    "TOOLSETS": ["builtin", "conformance", "tools.workspace.toolset"],
     # Tool sets given to a tenant created without an explicit list.
     "DEFAULT_TOOLSETS": ["builtin"],
     # Raw API keys start with this, so they are recognisable in a leak scan.

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "sessions_store",
     "tenants",
     "tools",
+    "tools.workspace",
 ]
 
 MIDDLEWARE = [
