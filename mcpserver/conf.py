@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "TOOLSETS": ["builtin", "conformance"],
     # Tool sets given to a tenant created without an explicit list.
     "DEFAULT_TOOLSETS": ["builtin"],
+    # Whether a tenant may be given an internal tool set (a test fixture such as the
+    # conformance suite's): only test deployments and the conformance runs set it.
+    "ALLOW_INTERNAL_TOOLSETS": False,
     # Raw API keys start with this, so they are recognisable in a leak scan.
     "API_KEY_PREFIX": "mcpk_",
     # last_used_at is written at most once per this many seconds per key.

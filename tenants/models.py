@@ -55,6 +55,13 @@ class Tenant(TenantFacts, models.Model):
         validators=[validators.validate_toolsets],
         help_text="Tool sets this tenant's users can call.",
     )
+    disabled_tools = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validators.validate_tool_names],
+        help_text="Tools of the enabled sets this tenant's users do not get, by the name "
+        "tools/list shows (an upstream server's tools as NAME.tool).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,6 +19,8 @@ class TenantView(TenantFacts):
     name: str
     status: str
     enabled_toolsets: tuple[str, ...]
+    # Sorted, so equal selections share one cached catalogue (tools.registry.catalogue_for).
+    disabled_tools: tuple[str, ...] = ()
 
     @property
     def pk(self) -> int:

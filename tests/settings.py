@@ -14,6 +14,8 @@ MCP_SERVER = {
     **MCP_SERVER,
     "PUBLIC_URL": "http://testserver",
     "KEYRING_REPORT_INTERVAL": 0.0,
+    # Tests give tenants the conformance fixture set.
+    "ALLOW_INTERNAL_TOOLSETS": True,
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

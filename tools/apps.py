@@ -14,3 +14,12 @@ class ToolsConfig(AppConfig):
 
         for name in mcp_settings.TOOLSETS:
             import_module(f"tools.{name}")
+
+        # What tenants need of the tools layer, handed down rather than imported from below:
+        # the catalogue to validate a tenant's selection against, and the announcement of a
+        # changed selection to the tenant's listening clients.
+        from tenants import catalogue, signals
+        from tools import enablement, events
+
+        catalogue.register_source(enablement.RegistrySource())
+        signals.tools_changed.connect(events.announce_tools_changed, dispatch_uid="tools-changed")

@@ -36,6 +36,7 @@ async def whoami(ctx: ToolContext, args: Mapping[str, Any]) -> dict[str, Any]:
 BUILTIN = register(
     ToolSet(
         name="builtin",
+        description="Tools every tenant can have: whoami shows who the server thinks is calling.",
         tools=(
             Tool(
                 name="whoami",

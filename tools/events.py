@@ -6,6 +6,7 @@ one instance reaches listen streams held open by any other.
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 
@@ -20,3 +21,9 @@ async def announce(tenant_id: int, method: str, params: dict[str, Any] | None = 
     await layer.group_send(
         tenant_group(tenant_id), {"type": "mcp.event", "method": method, "params": params or {}}
     )
+
+
+def announce_tools_changed(sender: Any, *, tenant_id: int, **kwargs: Any) -> None:
+    """Receiver of ``tenants.signals.tools_changed`` (sent after commit, from sync code: the
+    admin, a command, a service run by ``database_sync_to_async``)."""
+    async_to_sync(announce)(tenant_id, "notifications/tools/list_changed")

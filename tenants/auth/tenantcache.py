@@ -1,4 +1,4 @@
-"""A tenant's authentication configuration (status and enabled identity providers), cached.
+"""A tenant's configuration (status, tool selection, enabled identity providers), cached.
 
 One store entry per tenant slug holds everything the authenticator needs, so a request costs
 one cache lookup instead of database queries. Entries are grouped under ``tenant:<id>``,
@@ -101,6 +101,7 @@ def _snapshot(slug: str, view: ledger.View | None = None) -> dict[str, Any] | No
             "name": tenant.name,
             "status": tenant.status,
             "enabled_toolsets": tenant.enabled_toolsets,
+            "disabled_tools": sorted(tenant.disabled_tools or ()),
         },
         "providers": providers,
     }
@@ -131,7 +132,14 @@ def _store_then_verify(slug: str, snapshot: dict[str, Any]) -> None:
 
 def _build(snapshot: dict[str, Any]) -> TenantConfig:
     fields = snapshot["tenant"]
-    tenant = TenantView(**{**fields, "enabled_toolsets": tuple(fields["enabled_toolsets"] or ())})
+    tenant = TenantView(
+        **{
+            **fields,
+            "enabled_toolsets": tuple(fields["enabled_toolsets"] or ()),
+            # Absent from entries cached before the field existed.
+            "disabled_tools": tuple(fields.get("disabled_tools") or ()),
+        }
+    )
     providers = tuple(
         ProviderConfig(**{**p, "algorithms": tuple(p["algorithms"])}) for p in snapshot["providers"]
     )
