@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from tenants import services
+from tenants.admin_tools import TenantToolsAdminMixin, TenantToolsForm
 from tenants.audit import Actor
-from tenants.forms import ApiKeyCreateForm, IdentityProviderForm, TenantForm
+from tenants.forms import ApiKeyCreateForm, IdentityProviderForm
 from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
 
 
@@ -23,8 +24,8 @@ class NoDeleteMixin:
 
 
 @admin.register(Tenant)
-class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
-    form = TenantForm
+class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
+    form = TenantToolsForm
     list_display = ("slug", "name", "status", "toolsets", "created_at")
     list_filter = ("status",)
     search_fields = ("slug", "name")
@@ -33,15 +34,15 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
         if obj is None:
-            return ()
-        return ("slug", *self.readonly_fields)
+            return self.tools_readonly(obj)
+        return ("slug", *self.readonly_fields, *self.tools_readonly(obj))
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
         if obj is None:
-            return ("slug", "name", "enabled_toolsets")
+            return ("slug", "name", "enabled_toolsets", "disabled_tools", "tool_catalogue")
         return (
-            "slug", "name", "status", "enabled_toolsets", "endpoint", "credentials",
-            "created_at", "updated_at",
+            "slug", "name", "status", "endpoint", "credentials", "created_at", "updated_at",
+            "enabled_toolsets", "disabled_tools", "tool_catalogue", "tools_list_preview",
         )  # fmt: skip
 
     @admin.display(description="tool sets")
@@ -78,12 +79,10 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         actor = Actor.from_request(request)
         if change:
-            services.tenant_update(
-                tenant=obj,
-                name=form.cleaned_data["name"],
-                toolsets=form.cleaned_data["enabled_toolsets"],
-                actor=actor,
-            )
+            # ``obj`` already holds the form's values: the services compare with what is stored.
+            stored = Tenant.objects.get(pk=obj.pk)
+            services.tenant_update(tenant=stored, name=form.cleaned_data["name"], actor=actor)
+            self.save_tools(stored, form, actor)
             return
         tenant = services.tenant_create(
             slug=obj.slug,
@@ -91,6 +90,8 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
             toolsets=form.cleaned_data["enabled_toolsets"],
             actor=actor,
         )
+        if form.cleaned_data.get("disabled_tools"):
+            self.save_tools(tenant, form, actor)
         obj.pk, obj.created_at, obj.updated_at = tenant.pk, tenant.created_at, tenant.updated_at
 
     @admin.action(description="Suspend selected tenants")
