@@ -33,7 +33,8 @@ class TenantToolsForm(TenantForm):
         help_text="Ticked tools are left out of this tenant's tools/list and cannot be called.",
     )
 
-    class Meta(TenantForm.Meta):
+    class Meta:
+        model = Tenant
         fields = ("slug", "name", "enabled_toolsets", "disabled_tools")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,7 +57,7 @@ class TenantToolsForm(TenantForm):
         disabled.choices = [*tools.items(), *((n, f"{n} (not offered now)") for n in kept)]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         before = self.instance.disabled_tools if self.instance.pk else []
         try:
             catalogue.check_selection(

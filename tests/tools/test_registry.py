@@ -81,3 +81,24 @@ def test_the_conformance_fixture_has_the_names_the_suite_expects() -> None:
     )
     assert catalogue.find_resource("test://template/123/data") is not None
     assert "test_prompt_with_arguments" in catalogue.prompts_by_name
+
+
+def test_every_set_is_described_and_only_the_fixture_is_internal() -> None:
+    for toolset in all_toolsets().values():
+        assert len(toolset.description) >= 10, toolset.name
+    internal = {name for name, s in all_toolsets().items() if s.internal}
+    assert "conformance" in internal and "builtin" not in internal
+
+
+def test_disabled_tools_leave_the_catalogue_and_each_selection_is_cached() -> None:
+    sets = ("builtin", "conformance")
+    full = catalogue_for(sets)
+    trimmed = catalogue_for(sets, ("test_simple_text", "whoami", "upstream.tool"))
+    assert {t.name for t in full.tools} - {t.name for t in trimmed.tools} == {
+        "test_simple_text",
+        "whoami",
+    }
+    assert "whoami" not in trimmed.tools_by_name
+    # Resources and prompts are not tools: disabling tools leaves them.
+    assert trimmed.resources == full.resources and trimmed.prompts == full.prompts
+    assert catalogue_for(sets, ("test_simple_text", "whoami", "upstream.tool")) is trimmed
