@@ -205,7 +205,8 @@ def all_toolsets() -> Mapping[str, ToolSet]:
     return MappingProxyType(_TOOLSETS)
 
 
-@lru_cache(maxsize=256)
+# One entry per distinct selection in use (tenants with the same sets and disabled tools share).
+@lru_cache(maxsize=1024)
 def catalogue_for(names: tuple[str, ...], disabled: tuple[str, ...] = ()) -> Catalogue:
     """The catalogue of the named tool sets, in the order given (unknown names skipped), without
     the tools named in ``disabled`` (names no set offers are ignored: an upstream tool's, say).

@@ -18,6 +18,7 @@ from django.test import override_settings
 
 from tenants import services
 from tenants.models import AuditLog, Tenant
+from tenants.signals import tools_changed
 from tools.events import tenant_group
 from tools.registry import catalogue_for
 
@@ -136,6 +137,21 @@ class TestService:
             callback()
         message = async_to_sync(receive_within)(layer, channel, 2)
         assert message["method"] == "notifications/tools/list_changed"
+
+    def test_a_failed_announcement_is_logged_and_the_change_stands(
+        self, acme, actor, django_capture_on_commit_callbacks, caplog
+    ):
+        def broken(sender, **kwargs):
+            raise ConnectionError("channel layer down")
+
+        tools_changed.connect(broken, dispatch_uid="broken-test")
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                services.tenant_set_tools(tenant=acme, disable_tools=["whoami"], actor=actor)
+        finally:
+            tools_changed.disconnect(dispatch_uid="broken-test")
+        assert state(acme)[1] == ["whoami"]
+        assert "not announced" in caplog.text and "ConnectionError" in caplog.text
 
 
 class TestCommand:
