@@ -5,7 +5,6 @@ keys raise at first use, defaults live here, and ``override_settings(MCP_SERVER=
 because the cached values are dropped on ``setting_changed``.
 """
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -20,12 +19,15 @@ DEFAULTS: dict[str, Any] = {
     # Origins allowed on /mcp/ besides the server's own host.
     "ALLOWED_ORIGINS": [],
     # Modules holding the tool sets a tenant may enable, by dotted path ("myco.tools"); a bare
-    # name means tools.<name>. A tenant enables the sets by their own names (toolset_names()).
+    # name means tools.<name>. A tenant enables the sets by their own names (tenants.catalogue).
     # (The workspace app's package is imported while Django loads apps, before models exist,
     # so its tool set lives in a module of its own.)
     "TOOLSETS": ["builtin", "conformance", "tools.workspace.toolset"],
     # Tool sets given to a tenant created without an explicit list.
     "DEFAULT_TOOLSETS": ["builtin"],
+    # Whether a tenant may be given an internal tool set (a test fixture such as the
+    # conformance suite's): only test deployments and the conformance runs set it.
+    "ALLOW_INTERNAL_TOOLSETS": False,
     # Raw API keys start with this, so they are recognisable in a leak scan.
     "API_KEY_PREFIX": "mcpk_",
     # last_used_at is written at most once per this many seconds per key.
@@ -159,17 +161,3 @@ def _reload_mcp_settings(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reload_mcp_settings)
-
-
-# The names of the registered tool sets, handed in by the tools app when it is ready: tenants
-# checks a tenant's list against them but sits below tools, so it asks here, not the registry.
-_toolset_names: list[Callable[[], Iterable[str]]] = []
-
-
-def provide_toolset_names(names: Callable[[], Iterable[str]]) -> None:
-    _toolset_names[:] = [names]
-
-
-def toolset_names() -> tuple[str, ...]:
-    """The tool set names a tenant may enable (none before the tools app is ready)."""
-    return tuple(_toolset_names[0]()) if _toolset_names else ()

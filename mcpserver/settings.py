@@ -201,6 +201,9 @@ MCP_SERVER: dict[str, Any] = {
     "ENCRYPTION_KEYS": env_list("MCP_ENCRYPTION_KEYS"),
     "ALLOWED_ORIGINS": env_list("MCP_ALLOWED_ORIGINS"),
 }
+# Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
+if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):
+    MCP_SERVER["ALLOW_INTERNAL_TOOLSETS"] = True
 
 # Logging: LOG_LEVEL and LOG_FORMAT (json for machines, console for people).
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

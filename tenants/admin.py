@@ -14,14 +14,15 @@ from tenants import services
 from tenants.admin_apikeys import api_key_state  # also registers ApiKeyAdmin
 from tenants.admin_keys import key_status_html, report_key_check
 from tenants.admin_mixins import NoDeleteMixin
+from tenants.admin_tools import TenantToolsAdminMixin, TenantToolsForm
 from tenants.audit import Actor
-from tenants.forms import IdentityProviderForm, TenantForm
+from tenants.forms import IdentityProviderForm
 from tenants.models import AuditLog, IdentityProvider, Tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
-    form = TenantForm
+class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
+    form = TenantToolsForm
     list_display = ("slug", "name", "status", "toolsets", "created_at")
     list_filter = ("status",)
     search_fields = ("slug", "name")
@@ -30,16 +31,16 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
         if obj is None:
-            return ()
-        return ("slug", *self.readonly_fields)
+            return self.tools_readonly(obj)
+        return ("slug", *self.readonly_fields, *self.tools_readonly(obj))
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
         limits = ("rate_limit_tenant", "rate_limit_credential")
         if obj is None:
-            return ("slug", "name", "enabled_toolsets", *limits)
+            return ("slug", "name", "enabled_toolsets", "disabled_tools", "tool_catalogue", *limits)
         return (
-            "slug", "name", "status", "enabled_toolsets", *limits, "endpoint", "credentials",
-            "created_at", "updated_at",
+            "slug", "name", "status", "endpoint", "credentials", "created_at", "updated_at",
+            "enabled_toolsets", "disabled_tools", "tool_catalogue", "tools_list_preview", *limits,
         )  # fmt: skip
 
     @admin.display(description="tool sets")
@@ -87,13 +88,10 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         actor = Actor.from_request(request)
         if change:
-            services.tenant_update(
-                tenant=obj,
-                name=form.cleaned_data["name"],
-                toolsets=form.cleaned_data["enabled_toolsets"],
-                actor=actor,
-            )
-            tenant = obj
+            # ``obj`` already holds the form's values: the services compare with what is stored.
+            tenant = Tenant.objects.get(pk=obj.pk)
+            services.tenant_update(tenant=tenant, name=form.cleaned_data["name"], actor=actor)
+            self.save_tools(tenant, form, actor)
         else:
             tenant = services.tenant_create(
                 slug=obj.slug,
@@ -101,6 +99,8 @@ class TenantAdmin(NoDeleteMixin, admin.ModelAdmin):
                 toolsets=form.cleaned_data["enabled_toolsets"],
                 actor=actor,
             )
+            if form.cleaned_data.get("disabled_tools"):
+                self.save_tools(tenant, form, actor)
             obj.pk, obj.created_at = tenant.pk, tenant.created_at
         tenant = services.tenant_set_rate_limits(
             tenant=tenant,

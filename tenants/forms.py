@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from mcpserver.conf import mcp_settings, toolset_names
+from mcpserver.conf import mcp_settings
+from tenants import catalogue
 from tenants.models import ApiKey, IdentityProvider, Tenant
 from tenants.validators import ALLOWED_ALGORITHMS
 
@@ -35,7 +36,7 @@ class TenantForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         toolsets: Any = self.fields["enabled_toolsets"]
-        toolsets.choices = [(name, name) for name in toolset_names()]
+        toolsets.choices = [(name, name) for name in catalogue.toolset_names()]
         if not self.instance.pk:
             self.initial.setdefault("enabled_toolsets", list(mcp_settings.DEFAULT_TOOLSETS))
         defaults = {

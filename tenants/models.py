@@ -73,6 +73,13 @@ class Tenant(TenantFacts, models.Model):
         help_text="N/PERIOD for each API key or signed-in user; off for none; blank for the "
         "server's default.",
     )
+    disabled_tools = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validators.validate_tool_names],
+        help_text="Tools of the enabled sets this tenant's users do not get, by the name "
+        "tools/list shows (an upstream server's tools as NAME.tool).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,6 +4,7 @@ Keyword-only functions named ``<entity>_<action>``, atomic, writing the audit ro
 transaction. Views, admin actions, commands and tasks call these and nothing else.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mcpserver.conf import mcp_settings
-from tenants import key_material
+from tenants import catalogue, key_material
 from tenants.audit import Actor, audit_record
 from tenants.auth.revocation import clear_groups_on_commit
 from tenants.auth.tenantcache import slug_group
 from tenants.models import ApiKey, IdentityProvider, Tenant
+from tenants.signals import tools_changed_on_commit
 
 
 @transaction.atomic
@@ -29,6 +31,7 @@ def tenant_create(
         enabled_toolsets=list(mcp_settings.DEFAULT_TOOLSETS if toolsets is None else toolsets),
     )
     tenant.full_clean()
+    catalogue.check_selection(toolsets=tenant.enabled_toolsets, new_tools=())
     try:
         with transaction.atomic():
             tenant.save()
@@ -57,14 +60,20 @@ def tenant_update(
         changes["toolsets"] = toolsets
     if not changes:
         return tenant
+    previously_enabled = list(tenant.enabled_toolsets)
     tenant.name = changes.get("name", tenant.name)
     tenant.enabled_toolsets = changes.get("toolsets", tenant.enabled_toolsets)
     tenant.full_clean()
+    catalogue.check_selection(
+        toolsets=tenant.enabled_toolsets, new_tools=(), previously_enabled=previously_enabled
+    )
     tenant.save(update_fields=["name", "enabled_toolsets", "updated_at"])
     audit_record(
         actor=actor, action="tenant.update", tenant=tenant, target=tenant.slug, details=changes
     )
     clear_groups_on_commit(f"tenantconf:{tenant.pk}")
+    if "toolsets" in changes:
+        tools_changed_on_commit(tenant.pk)
     return tenant
 
 
@@ -97,6 +106,55 @@ def tenant_set_rate_limits(
     clear_groups_on_commit(f"tenantconf:{locked.pk}")
     tenant.rate_limit_tenant = locked.rate_limit_tenant
     tenant.rate_limit_credential = locked.rate_limit_credential
+    return locked
+
+
+@transaction.atomic
+def tenant_set_tools(
+    *,
+    tenant: Tenant,
+    toolsets: Sequence[str] | None = None,
+    enable_tools: Sequence[str] = (),
+    disable_tools: Sequence[str] = (),
+    actor: Actor,
+) -> Tenant:
+    """Replace the enabled tool sets (``toolsets``, None: keep them) and enable or disable
+    single tools on top of them. Every instance's ``tools/list`` follows on commit, and the
+    tenant's listening clients are told the list changed."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    both = sorted(set(enable_tools) & set(disable_tools))
+    if both:
+        raise ValidationError({"disabled_tools": f"Both enabled and disabled: {', '.join(both)}."})
+    before = {
+        "toolsets": list(locked.enabled_toolsets),
+        "disabled_tools": list(locked.disabled_tools),
+    }
+    enabled = set(enable_tools)
+    disabled = {name for name in locked.disabled_tools if name not in enabled} | set(disable_tools)
+    after = {
+        "toolsets": before["toolsets"] if toolsets is None else list(toolsets),
+        "disabled_tools": sorted(disabled),
+    }
+    # Only names new to this tenant are checked: one kept from before stays editable even if
+    # the tool it named is gone.
+    new_tools = [n for n in (*enable_tools, *disable_tools) if n not in locked.disabled_tools]
+    locked.enabled_toolsets, locked.disabled_tools = after["toolsets"], after["disabled_tools"]
+    locked.full_clean()
+    catalogue.check_selection(
+        toolsets=after["toolsets"], new_tools=new_tools, previously_enabled=before["toolsets"]
+    )
+    if after != before:
+        locked.save(update_fields=["enabled_toolsets", "disabled_tools", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="tenant.set_tools",
+            tenant=locked,
+            target=locked.slug,
+            details={"before": before, "after": after},
+        )
+        clear_groups_on_commit(f"tenantconf:{locked.pk}")
+        tools_changed_on_commit(locked.pk)
+    tenant.enabled_toolsets, tenant.disabled_tools = locked.enabled_toolsets, locked.disabled_tools
     return locked
 
 

@@ -23,6 +23,8 @@ class TenantView(TenantFacts):
     # for configurations cached before these existed.
     rate_limit_tenant: str = ""
     rate_limit_credential: str = ""
+    # Sorted, so equal selections share one cached catalogue (tools.registry.catalogue_for).
+    disabled_tools: tuple[str, ...] = ()
 
     @property
     def pk(self) -> int:

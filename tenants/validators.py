@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from mcpserver.conf import toolset_names
 from mcpserver.context import is_loopback_host
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -49,6 +48,8 @@ def validate_tenant_slug(value: str) -> None:
 def validate_toolsets(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError("Tool sets are a list of names.", code="invalid_toolsets")
+    from tenants.catalogue import toolset_names  # registered by the tools app when ready
+
     available = toolset_names()
     unknown = sorted(set(value) - set(available))
     if unknown:
@@ -58,6 +59,24 @@ def validate_toolsets(value: Any) -> None:
         )
     if len(set(value)) != len(value):
         raise ValidationError("A tool set is listed twice.", code="duplicate_toolset")
+
+
+# A tool's name as tools/list shows it; an upstream server's tools are NAME.tool.
+TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+
+
+def validate_tool_names(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Tool names are a list of strings.", code="invalid_tool_names")
+    bad = [name for name in value if not TOOL_NAME_RE.match(name)]
+    if bad:
+        raise ValidationError(
+            f"Invalid tool name(s): {', '.join(repr(n[:80]) for n in bad)}. A tool name is "
+            "letters, digits, '_', '-' and '.'.",
+            code="invalid_tool_name",
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("A tool is listed twice.", code="duplicate_tool")
 
 
 def validate_scopes(value: Any) -> None:

@@ -17,6 +17,8 @@ MCP_SERVER = {
     "KEYRING_REPORT_INTERVAL": 0.0,
     # A tool set written with tools.authoring, listed by its module path as a company would.
     "TOOLSETS": [*MCP_SERVER.get("TOOLSETS", DEFAULTS["TOOLSETS"]), "examples.notes_toolset"],
+    # Tests give tenants the conformance fixture set.
+    "ALLOW_INTERNAL_TOOLSETS": True,
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -16,11 +16,17 @@ class ToolsConfig(AppConfig):
         # MCP_SERVER["TOOLSETS"] lists modules. Importing one runs its decorators (or its own
         # register() call); every tools.authoring.Toolset found in it is then registered, so
         # the registry itself never imports its tool sets.
-        from mcpserver.conf import mcp_settings, provide_toolset_names
+        from mcpserver.conf import mcp_settings
         from tools.authoring import register_module
-        from tools.registry import all_toolsets
 
         for entry in mcp_settings.TOOLSETS:
             register_module(import_module(toolset_module(entry)))
-        # tenants validates a tenant's list against these names but sits below tools.
-        provide_toolset_names(lambda: tuple(all_toolsets()))
+
+        # What tenants need of the tools layer, handed down rather than imported from below:
+        # the catalogue to validate a tenant's selection against, and the announcement of a
+        # changed selection to the tenant's listening clients.
+        from tenants import catalogue, signals
+        from tools import enablement, events
+
+        catalogue.register_source(enablement.RegistrySource())
+        signals.tools_changed.connect(events.announce_tools_changed, dispatch_uid="tools-changed")

@@ -8,7 +8,10 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 from tenants.principal import Principal
 from tools.authoring import Toolset
 
-builtin = Toolset("builtin", description="Tools every tenant can have")
+builtin = Toolset(
+    "builtin",
+    description="Tools every tenant can have: whoami shows who the server thinks is calling.",
+)
 
 
 class Caller(TypedDict):

@@ -4,8 +4,10 @@ They travel on the Channels layer (channels_redis when REDIS_URL is set), so a c
 one instance reaches listen streams held open by any other.
 """
 
+import asyncio
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 
@@ -20,3 +22,18 @@ async def announce(tenant_id: int, method: str, params: dict[str, Any] | None = 
     await layer.group_send(
         tenant_group(tenant_id), {"type": "mcp.event", "method": method, "params": params or {}}
     )
+
+
+# The change is committed when this runs: a hung Redis must not hold the admin page or the
+# command for long (the failure is logged by the sender; clients see the change on re-list).
+ANNOUNCE_TIMEOUT = 2.0
+
+
+async def _announce_bounded(tenant_id: int, method: str) -> None:
+    await asyncio.wait_for(announce(tenant_id, method), ANNOUNCE_TIMEOUT)
+
+
+def announce_tools_changed(sender: Any, *, tenant_id: int, **kwargs: Any) -> None:
+    """Receiver of ``tenants.signals.tools_changed`` (sent after commit, from sync code: the
+    admin, a command, a service run by ``database_sync_to_async``)."""
+    async_to_sync(_announce_bounded)(tenant_id, "notifications/tools/list_changed")

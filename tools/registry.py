@@ -1,8 +1,9 @@
 """The declarative registry of tools, resources and prompts, one module per tool set.
 
 A tool set module builds a ``ToolSet`` (frozen dataclasses all the way down) and registers it
-with ``register``. A tenant's catalogue is the union of its enabled tool sets, built once per
-distinct list of set names and cached: nothing here touches the database.
+with ``register``. A tenant's catalogue is the union of its enabled tool sets less the tools
+it disabled, built once per distinct (set names, disabled tool names) pair and cached: nothing
+here touches the database.
 
 Handlers are coroutines. They receive a ``tools.context.ToolContext`` (who is asking, how to
 report progress or logs, how to ask the client for input) and the validated arguments, and
@@ -215,11 +216,17 @@ def all_toolsets() -> Mapping[str, ToolSet]:
     return MappingProxyType(_TOOLSETS)
 
 
-@lru_cache(maxsize=256)
-def catalogue_for(names: tuple[str, ...]) -> Catalogue:
-    """The catalogue of the named tool sets, in the order given (unknown names skipped)."""
+# One entry per distinct selection in use (tenants with the same sets and disabled tools share).
+@lru_cache(maxsize=1024)
+def catalogue_for(names: tuple[str, ...], disabled: tuple[str, ...] = ()) -> Catalogue:
+    """The catalogue of the named tool sets, in the order given (unknown names skipped), without
+    the tools named in ``disabled`` (names no set offers are ignored: an upstream tool's, say).
+
+    Cached per argument pair: callers pass the tenant view's tuples as they are, so the hot
+    path is one dictionary lookup."""
     sets = [_TOOLSETS[name] for name in names if name in _TOOLSETS]
-    tools = _unique((t for s in sets for t in s.tools), key=lambda t: t.name)
+    off = frozenset(disabled)
+    tools = _unique((t for s in sets for t in s.tools if t.name not in off), key=lambda t: t.name)
     resources = _unique((r for s in sets for r in s.resources), key=lambda r: r.uri)
     templates = _unique((t for s in sets for t in s.templates), key=lambda t: t.uri_template)
     prompts = _unique((p for s in sets for p in s.prompts), key=lambda p: p.name)

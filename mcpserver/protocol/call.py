@@ -46,7 +46,7 @@ class Call:
 
     @property
     def catalogue(self) -> Catalogue:
-        return catalogue_for(self.toolsets)
+        return catalogue_for(self.toolsets, self.tenant.disabled_tools)
 
     def context(self) -> ToolContext:
         meta = self.meta

@@ -1,4 +1,4 @@
-"""A tenant's authentication configuration (status, enabled identity providers, rate
+"""A tenant's configuration (status, tool selection, enabled identity providers, rate
 limits), cached.
 
 One store entry per tenant slug holds everything the authenticator needs, so a request costs
@@ -110,6 +110,7 @@ def _snapshot(slug: str, view: ledger.View | None = None) -> dict[str, Any] | No
             "enabled_toolsets": tenant.enabled_toolsets,
             "rate_limit_tenant": tenant.rate_limit_tenant,
             "rate_limit_credential": tenant.rate_limit_credential,
+            "disabled_tools": sorted(tenant.disabled_tools or ()),
         },
         "providers": providers,
     }
@@ -140,7 +141,14 @@ def _store_then_verify(slug: str, snapshot: dict[str, Any]) -> None:
 
 def _build(snapshot: dict[str, Any]) -> TenantConfig:
     fields = snapshot["tenant"]
-    tenant = TenantView(**{**fields, "enabled_toolsets": tuple(fields["enabled_toolsets"] or ())})
+    tenant = TenantView(
+        **{
+            **fields,
+            "enabled_toolsets": tuple(fields["enabled_toolsets"] or ()),
+            # Absent from entries cached before the field existed.
+            "disabled_tools": tuple(fields.get("disabled_tools") or ()),
+        }
+    )
     providers = tuple(
         ProviderConfig(**{**p, "algorithms": tuple(p["algorithms"])}) for p in snapshot["providers"]
     )

@@ -13,7 +13,8 @@ from mcpserver.settings import CHANNEL_LAYERS, MCP_SERVER
 
 _layer: dict[str, Any] = dict(CHANNEL_LAYERS["default"])
 _overrides = json.loads(os.environ.get("MCP_TEST_OVERRIDES") or "{}")
-MCP_SERVER = {**MCP_SERVER, **_overrides.get("MCP_SERVER", {})}
+# Their tenants get the conformance fixture set.
+MCP_SERVER = {**MCP_SERVER, "ALLOW_INTERNAL_TOOLSETS": True, **_overrides.get("MCP_SERVER", {})}
 CHANNEL_LAYERS = {
     "default": {
         **_layer,

@@ -37,6 +37,8 @@ class Cluster:
             "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
             "REDIS_URL": redis_url,
             "LOG_LEVEL": "WARNING",
+            # The pair tenant gets the conformance fixture set.
+            "MCP_ALLOW_INTERNAL_TOOLSETS": "1",
         }
         self.logs = tmp_path
         self.ports = [_free_port() for _ in range(size)]

@@ -1,6 +1,8 @@
 """The onboarding flow an operator follows in Django admin, through the test client."""
 
+import json
 import re
+from html import unescape
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -202,3 +204,67 @@ def test_list_pages_render_with_search_and_filters(admin_client, tenant, make_ap
     assert admin_client.get(changelist(model)).status_code == 200
     assert admin_client.get(changelist(model), {"q": "acme"}).status_code == 200
     assert admin_client.get(reverse(f"admin:tenants_{model}_add")).status_code in (200, 403)
+
+
+def test_tenant_page_shows_the_catalogue_and_the_tools_list_preview(admin_client, make_tenant):
+    tenant = make_tenant("acme", toolsets=["builtin"])
+    page = admin_client.get(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    # Every set with its description, every tool with its description, scopes, annotations.
+    assert "whoami shows who the server thinks is calling" in html
+    assert "conformance suite expects" in html and "internal: test fixture" in html
+    assert "Shows who the server thinks is calling" in html
+    assert "readOnlyHint: true" in html
+    assert "test_simple_text" in html
+    # The preview is the JSON a client gets: the builtin tool only.
+    preview = re.search(r'<pre id="tools-list-preview"[^>]*>(.*?)</pre>', html, re.S)
+    assert preview is not None
+    tools = json.loads(unescape(preview.group(1)))["tools"]
+    assert [t["name"] for t in tools] == ["whoami"]
+    assert tools[0]["description"].startswith("Shows who the server thinks is calling")
+
+
+def test_tenant_page_saves_sets_and_disabled_tools(admin_client, make_tenant):
+    tenant = make_tenant("acme", toolsets=["builtin"])
+    url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+    response = admin_client.post(
+        url,
+        {
+            "name": "Acme Inc",
+            "enabled_toolsets": ["builtin", "conformance"],
+            "disabled_tools": ["whoami", "test_audio_content"],
+        },
+    )
+    assert response.status_code == 302, response.content
+    tenant.refresh_from_db()
+    assert tenant.name == "Acme Inc"
+    assert tenant.enabled_toolsets == ["builtin", "conformance"]
+    assert tenant.disabled_tools == ["test_audio_content", "whoami"]
+    record = AuditLog.objects.get(action="tenant.set_tools")
+    assert record.details["after"]["disabled_tools"] == ["test_audio_content", "whoami"]
+    assert AuditLog.objects.filter(action="tenant.update").exists()
+
+    html = admin_client.get(url).content.decode()
+    preview = re.search(r'<pre id="tools-list-preview"[^>]*>(.*?)</pre>', html, re.S)
+    names = [t["name"] for t in json.loads(unescape(preview.group(1)))["tools"]]
+    assert "whoami" not in names and "test_audio_content" not in names
+    assert "test_simple_text" in names
+
+
+def test_tenant_form_refuses_an_internal_set(admin_client, make_tenant, settings):
+    tenant = make_tenant("acme", toolsets=["builtin"])
+    settings.MCP_SERVER = {**settings.MCP_SERVER, "ALLOW_INTERNAL_TOOLSETS": False}
+    url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+    page = admin_client.get(url)
+    assert b'value="conformance"' not in page.content  # not even offered
+    response = admin_client.post(
+        url, {"name": "Acme", "enabled_toolsets": ["builtin", "conformance"]}
+    )
+    assert response.status_code == 200
+    assert b"conformance" in response.content and b"errorlist" in response.content
+    tenant.refresh_from_db()
+    assert tenant.enabled_toolsets == ["builtin"]
+    assert not AuditLog.objects.filter(action__in=["tenant.update", "tenant.set_tools"]).exists()
+    response = admin_client.post(url, {"name": "Acme", "disabled_tools": ["whoamii"]})
+    assert response.status_code == 200 and b"errorlist" in response.content

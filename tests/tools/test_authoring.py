@@ -17,10 +17,10 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from mcpserver.conf import toolset_names
 from mcpserver.eras import Era
 from mcpserver.errors import InvalidParams, ResourceNotFound
 from mcpserver.protocol.methods import validate_arguments
+from tenants.catalogue import toolset_names
 from tenants.models import Tenant
 from tenants.principal import AuthMethod, Principal
 from tenants.validators import validate_toolsets

@@ -6,7 +6,8 @@ from importlib import import_module
 import pytest
 from jsonschema import Draft202012Validator
 
-from mcpserver.conf import mcp_settings, toolset_names
+from mcpserver.conf import mcp_settings
+from tenants.catalogue import toolset_names
 from tools.apps import toolset_module
 from tools.authoring import Toolset
 from tools.registry import TOOL_NAME_RE, Tool, ToolSet, all_toolsets, catalogue_for
@@ -99,3 +100,24 @@ def test_the_conformance_fixture_has_the_names_the_suite_expects() -> None:
     )
     assert catalogue.find_resource("test://template/123/data") is not None
     assert "test_prompt_with_arguments" in catalogue.prompts_by_name
+
+
+def test_every_set_is_described_and_only_the_fixture_is_internal() -> None:
+    for toolset in all_toolsets().values():
+        assert len(toolset.description) >= 10, toolset.name
+    internal = {name for name, s in all_toolsets().items() if s.internal}
+    assert "conformance" in internal and "builtin" not in internal
+
+
+def test_disabled_tools_leave_the_catalogue_and_each_selection_is_cached() -> None:
+    sets = ("builtin", "conformance")
+    full = catalogue_for(sets)
+    trimmed = catalogue_for(sets, ("test_simple_text", "whoami", "upstream.tool"))
+    assert {t.name for t in full.tools} - {t.name for t in trimmed.tools} == {
+        "test_simple_text",
+        "whoami",
+    }
+    assert "whoami" not in trimmed.tools_by_name
+    # Resources and prompts are not tools: disabling tools leaves them.
+    assert trimmed.resources == full.resources and trimmed.prompts == full.prompts
+    assert catalogue_for(sets, ("test_simple_text", "whoami", "upstream.tool")) is trimmed

@@ -16,5 +16,10 @@ CONFORMANCE = register(
         templates=TEMPLATES,
         prompts=PROMPTS,
         instructions="Test fixture for the MCP conformance suite.",
+        description=(
+            "The fixture of tools, resources and prompts the official MCP conformance suite "
+            "expects. For test deployments only."
+        ),
+        internal=True,
     )
 )

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandParser
 
-from mcpserver.conf import mcp_settings, toolset_names
-from tenants import key_material, selectors, services
+from mcpserver.conf import mcp_settings
+from tenants import catalogue, key_material, selectors, services
 from tenants.management.base import OpsCommand
 from tenants.models import ApiKey
 
@@ -35,7 +35,7 @@ class Command(OpsCommand):
             tenant = services.tenant_create(
                 slug=slug,
                 name="Demo tenant",
-                toolsets=list(toolset_names()),
+                toolsets=catalogue.customer_toolsets(),
                 actor=self.actor,
             )
         raw = self._existing_key(Path(key_file), tenant_id=tenant.pk)

@@ -36,7 +36,7 @@ def port() -> int:
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str]:
     """A migrated SQLite database with tenant ``acme`` and an API key, as ``make run`` leaves."""
     tmp = tmp_path_factory.mktemp("daphne")
-    env = base_env(tmp, DJANGO_DEBUG="1")
+    env = base_env(tmp, DJANGO_DEBUG="1", MCP_ALLOW_INTERNAL_TOOLSETS="1")
 
     def manage(*args: str) -> str:
         return subprocess.run(
