@@ -14,6 +14,9 @@ MCP_SERVER = {
     **MCP_SERVER,
     "PUBLIC_URL": "http://testserver",
     "KEYRING_REPORT_INTERVAL": 0.0,
+    # Tool-call audit records written by the request itself, inside the test's transaction
+    # (tests/tenants/test_toolaudit.py runs the journal and its threads for real).
+    "AUDIT_WRITE_INLINE": True,
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
