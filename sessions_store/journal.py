@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import connections
+
 from sessions_store import metrics
 from sessions_store.crypto import get_keyring, security_log
 
@@ -147,7 +149,10 @@ class Journal:
                 targets.append(self._run_stream)
             for target in targets:
                 thread = threading.Thread(
-                    target=target, name=f"journal-{self.config.name}", daemon=True
+                    target=_closing_connections,
+                    args=(target,),
+                    name=f"journal-{self.config.name}",
+                    daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)
@@ -211,6 +216,13 @@ def _stream_of(backend: object, config: JournalConfig) -> RedisStream | None:
 
     name = f"j:{config.name}".encode()
     return RedisStream(backend, name, append_timeout=config.append_timeout)
+
+
+def _closing_connections(run: Callable[[], None]) -> None:
+    try:
+        run()
+    finally:
+        connections.close_all()  # this thread's database connections, which nothing else closes
 
 
 def _backoff(failures: int) -> float:
