@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from tenants.models import AuditChainHead, AuditLog
 
@@ -135,7 +136,8 @@ class Verdict:
 
 def verify(tenant_id: int | None) -> Verdict:
     """Walk one chain from its first row; stop at the first broken link."""
-    rows = AuditLog.objects.filter(tenant_id=tenant_id).order_by("seq", "id")
+    mine = Q(tenant__isnull=True) if tenant_id is None else Q(tenant_id=tenant_id)
+    rows = AuditLog.objects.filter(mine).order_by("seq", "id")
     expected_seq, prev = 0, GENESIS
     for row in rows.iterator(chunk_size=2000):
         expected_seq += 1

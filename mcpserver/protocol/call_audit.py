@@ -21,7 +21,7 @@ from tenants.toolaudit import Result, ToolCallRecord, submit
 _REFUSALS = frozenset({403, 429})
 
 
-def _of_result(result: dict[str, Any]) -> Result | str:
+def _of_result(result: dict[str, Any]) -> str:
     if result.get("resultType") == "input_required":
         return Result.INPUT_REQUIRED
     return Result.IS_ERROR if result.get("isError") is True else Result.OK

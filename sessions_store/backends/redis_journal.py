@@ -19,7 +19,7 @@ import redis
 
 from sessions_store.backends.redis import RedisBackend
 
-GROUP = b"drainers"
+GROUP = "drainers"
 FIELD = b"d"
 
 

@@ -233,7 +233,7 @@ def test_admin_usage_page_shows_calls_errors_and_a_chart(endpoint: Endpoint, cli
         endpoint.modern("tools/call", {"name": name})
     user = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-for-tests")
     client.force_login(user)
-    tenant_id = AuditLog.objects.filter(action=toolaudit.ACTION).first().tenant_id
+    tenant_id = AuditLog.objects.filter(action=toolaudit.ACTION)[0].tenant_id
     page = client.get(reverse("admin:tenants_tenant_usage", args=[tenant_id]))
     assert page.status_code == 200
     html = page.content.decode()
