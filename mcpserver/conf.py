@@ -122,6 +122,23 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,
     # The same, per tenant: a flood spread over many source addresses is capped too.
     "AUTH_FAILURE_AUDIT_PER_TENANT_PER_MINUTE": 100,
+    # --- Tool-call audit (tenants.toolaudit, sessions_store.journal) ---
+    # The request path appends a call's record to a Redis stream, waiting at most this many
+    # seconds; past it (or with Redis down) the record goes to an in-process queue of at most
+    # AUDIT_QUEUE_SIZE records, written to the database by a background thread.
+    "AUDIT_APPEND_TIMEOUT": 0.25,
+    "AUDIT_QUEUE_SIZE": 10_000,
+    # Records moved from the stream to the database per transaction.
+    "AUDIT_DRAIN_BATCH": 200,
+    # Entries a drainer read and left unacknowledged this many seconds (it died) are claimed
+    # by another drainer.
+    "AUDIT_CLAIM_IDLE": 30.0,
+    # Each server process drains the stream in a background thread; off, only the Celery task
+    # (tenants.drain_audit) or `manage.py drain_audit` do.
+    "AUDIT_DRAIN_IN_PROCESS": True,
+    # Tests only, like CELERY_TASK_ALWAYS_EAGER: the request writes its record itself (in the
+    # database thread), inside the test's transaction.
+    "AUDIT_WRITE_INLINE": False,
 }
 
 

@@ -156,6 +156,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-jwks": {"task": "tenants.refresh_jwks", "schedule": 3600.0},
     "purge-sessions": {"task": "sessions_store.purge_sessions", "schedule": 600.0},
+    "drain-audit": {"task": "tenants.drain_audit", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

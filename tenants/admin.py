@@ -1,5 +1,6 @@
 """Django admin for onboarding customers. Every change goes through tenants.services."""
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -10,7 +11,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from tenants import services
+from tenants import admin_usage, services
 from tenants.admin_apikeys import api_key_state  # also registers ApiKeyAdmin
 from tenants.admin_keys import key_status_html, report_key_check
 from tenants.admin_mixins import NoDeleteMixin
@@ -26,7 +27,7 @@ class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "status", "toolsets", "created_at")
     list_filter = ("status",)
     search_fields = ("slug", "name")
-    readonly_fields = ("status", "endpoint", "credentials", "created_at", "updated_at")
+    readonly_fields = ("status", "endpoint", "credentials", "usage", "created_at", "updated_at")
     actions = ("suspend_tenants", "reactivate_tenants")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
@@ -39,13 +40,24 @@ class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
         if obj is None:
             return ("slug", "name", "enabled_toolsets", "disabled_tools", "tool_catalogue", *limits)
         return (
-            "slug", "name", "status", "endpoint", "credentials", "created_at", "updated_at",
-            "enabled_toolsets", "disabled_tools", "tool_catalogue", "tools_list_preview", *limits,
+            "slug", "name", "status", "endpoint", "credentials", "usage", "created_at",
+            "updated_at", "enabled_toolsets", "disabled_tools", "tool_catalogue",
+            "tools_list_preview", *limits,
         )  # fmt: skip
 
     @admin.display(description="tool sets")
     def toolsets(self, obj: Tenant) -> str:
         return ", ".join(obj.enabled_toolsets) or "—"
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(partial(admin_usage.usage_view, self))
+        own = [path("<str:object_id>/usage/", view, name="tenants_tenant_usage")]
+        return own + super().get_urls()
+
+    @admin.display(description="tool usage")
+    def usage(self, obj: Tenant) -> str:
+        url = reverse("admin:tenants_tenant_usage", args=[obj.pk])
+        return format_html("<a href='{}'>Calls per tool and day, errors, slowest tools</a>", url)
 
     @admin.display(description="MCP endpoint")
     def endpoint(self, obj: Tenant) -> str:

@@ -12,9 +12,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.http import HttpRequest
 
 from mcpserver.context import request_id_var
+from tenants import auditchain
 from tenants.models import AuditLog
 
 if TYPE_CHECKING:
@@ -93,9 +95,14 @@ def audit_record(
     outcome: str = AuditLog.Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Append one audit row. Call inside the same transaction as the change it records."""
-    return AuditLog.objects.create(
-        tenant_id=tenant.pk if tenant is not None else None,
+    """Append one audit row at the end of its tenant's hash chain.
+
+    Call inside the same transaction as the change it records (the chain's head stays locked
+    until that transaction ends).
+    """
+    tenant_id = tenant.pk if tenant is not None else None
+    row = AuditLog(
+        tenant_id=tenant_id,
         actor=clean_text(actor.name, limit=200),
         action=action,
         target=clean_text(target, limit=300),
@@ -104,3 +111,6 @@ def audit_record(
         request_id="" if actor.request_id == "-" else clean_text(actor.request_id, limit=64),
         details=clean_details(details or {}),
     )
+    with transaction.atomic():
+        auditchain.append([row], tenant_id=tenant_id)
+    return row

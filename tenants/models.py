@@ -236,12 +236,34 @@ class AuditLog(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # A record delivered more than once (a tool call's record replayed from the stream) is
+    # written once: its server-made id is unique. Service rows have none.
+    event_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # The tenant's hash chain (tenants.auditchain): position, and the digests linking rows.
+    seq = models.BigIntegerField(editable=False)
+    prev_digest = models.CharField(max_length=64, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
 
     objects: ClassVar[models.Manager["AuditLog"]] = AuditLogQuerySet.as_manager()
 
     class Meta:
         ordering = ("-time", "-id")
-        indexes = [models.Index(fields=("tenant", "-time"), name="audit_tenant_time")]
+        indexes = [
+            models.Index(fields=("tenant", "-time"), name="audit_tenant_time"),
+            models.Index(fields=("tenant", "action", "time"), name="audit_tenant_action_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("tenant", "seq"),
+                condition=models.Q(tenant__isnull=False),
+                name="audit_unique_seq_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=("seq",),
+                condition=models.Q(tenant__isnull=True),
+                name="audit_unique_seq_without_tenant",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.time:%Y-%m-%d %H:%M:%S} {self.action} {self.target} ({self.outcome})"
@@ -253,6 +275,21 @@ class AuditLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The last link of one audit chain (a tenant's, or ``-`` for rows without a tenant).
+
+    Writers lock it (``select_for_update``) before appending, so concurrent writers queue up
+    instead of forking the chain.
+    """
+
+    chain = models.CharField(max_length=32, unique=True)
+    seq = models.BigIntegerField(default=0)
+    digest = models.CharField(max_length=64, default="")
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} at {self.seq}"
 
 
 class Revocation(models.Model):

@@ -19,6 +19,9 @@ MCP_SERVER = {
     "TOOLSETS": [*MCP_SERVER.get("TOOLSETS", DEFAULTS["TOOLSETS"]), "examples.notes_toolset"],
     # Tests give tenants the conformance fixture set.
     "ALLOW_INTERNAL_TOOLSETS": True,
+    # Tool-call audit records written by the request itself, inside the test's transaction
+    # (tests/tenants/test_toolaudit.py runs the journal and its threads for real).
+    "AUDIT_WRITE_INLINE": True,
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -102,7 +102,9 @@ async def _initialize(exchange: Exchange, message: Message) -> None:
     await sessions.save(
         exchange.tenant_id,
         session_id,
-        sessions.new_session(exchange.principal, result["protocolVersion"], caps),
+        sessions.new_session(
+            exchange.principal, result["protocolVersion"], caps, params.get("clientInfo")
+        ),
         strict=True,
     )
     await exchange.respond(

@@ -23,7 +23,7 @@ from mcpserver.eras import (
     Era,
 )
 from mcpserver.errors import InvalidParams, McpError, ResourceNotFound, ToolError
-from mcpserver.protocol import request_state
+from mcpserver.protocol import call_audit, request_state
 from mcpserver.protocol.call import Call
 from mcpserver.protocol.translator import tool_failure
 from tenants.auth.authorization import authorize
@@ -153,6 +153,10 @@ async def tools_list(call: Call) -> dict[str, Any]:
 
 
 async def tools_call(call: Call) -> dict[str, Any]:
+    return await call_audit.audited(call, _tools_call)
+
+
+async def _tools_call(call: Call) -> dict[str, Any]:
     name = _string(call.params, "name")
     tool = call.catalogue.tools_by_name.get(name)
     if tool is None:

@@ -27,11 +27,16 @@ def _events_key(tenant_id: int, stream: str) -> str:
     return f"mcp:events:{tenant_id}:{stream}"
 
 
-def new_session(principal: Principal, version: str, capabilities: dict[str, Any]) -> dict[str, Any]:
+def new_session(
+    principal: Principal, version: str, capabilities: dict[str, Any], client_info: Any = None
+) -> dict[str, Any]:
+    client = client_info if isinstance(client_info, dict) else {}
     return {
         "principal": principal.fingerprint,
         "version": version,
         "capabilities": capabilities,
+        # Name and version from initialize's clientInfo, for the audit record of each call.
+        "client": {k: v[:100] for k in ("name", "version") if isinstance(v := client.get(k), str)},
         "log_level": None,
         "subscriptions": [],
         "created": int(time.time()),

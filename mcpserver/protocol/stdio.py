@@ -103,6 +103,7 @@ class StdioServer:
                     self.principal,
                     result["protocolVersion"],
                     caps if isinstance(caps, dict) else {},
+                    (message.params or {}).get("clientInfo"),
                 )
             await self.send(result_message(message.id, result))
         except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)

@@ -146,7 +146,8 @@ class RedisBackend:
         self._live = False
 
     @contextlib.contextmanager
-    def _guarded(self) -> Iterator[None]:
+    def guarded(self) -> Iterator[None]:
+        """Fail at once while the breaker is open; open it when Redis cannot be reached."""
         self.breaker.check()
         try:
             yield
@@ -159,33 +160,38 @@ class RedisBackend:
         pipe = self._client.pipeline(transaction=False)
         pipe.get(name)
         pipe.pttl(name)
-        with self._guarded():
+        with self.guarded():
             value, pttl = pipe.execute()
         if value is None or pttl == -2:
             return None
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
 
-    def _loop_client(self) -> aredis.Redis:
+    def async_client(self) -> aredis.Redis:
+        """This event loop's async client (redis.asyncio connections belong to one loop)."""
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
             client = self._async_clients[loop] = self._async_client()
         return client
 
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
     async def ascript(self, source: str, *, keys: list[str], args: list[int | float | str]) -> Any:
         """Runs a Lua script (one atomic step) on this loop's connection, behind the breaker:
         for callers beside the store that keep their own keys in the same Redis (the rate
         limiter). Raises ``StoreUnavailable`` while the breaker is open, or a Redis error."""
-        client = self._loop_client()
+        client = self.async_client()
         script = self._scripts.get(source)
         if script is None:
             script = self._scripts[source] = client.register_script(source)
-        with self._guarded():
+        with self.guarded():
             return await script(keys=keys, args=args, client=client)
 
     async def aread(self, name: bytes) -> tuple[bytes, float] | None:
-        client = self._loop_client()
-        with self._guarded():
+        client = self.async_client()
+        with self.guarded():
             async with client.pipeline(transaction=False) as pipe:
                 pipe.get(name)
                 pipe.pttl(name)
@@ -195,7 +201,7 @@ class RedisBackend:
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)
 
     def write(self, name: bytes, envelope: bytes, *, ttl: float, groups: list[bytes]) -> None:
-        with self._guarded():
+        with self.guarded():
             self._write(
                 keys=[name, *groups],
                 args=[envelope, _ms(ttl), CHANNEL, encode(self._origin, [name])],
@@ -205,11 +211,11 @@ class RedisBackend:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(name)
         pipe.publish(CHANNEL, encode(self._origin, [name]))
-        with self._guarded():
+        with self.guarded():
             pipe.execute()
 
     def remove_group(self, group: bytes) -> int:
-        with self._guarded():
+        with self.guarded():
             return int(self._delete_group(keys=[group], args=[CHANNEL, encode(self._origin, [])]))
 
     # -- event logs ------------------------------------------------------------------------
@@ -217,13 +223,13 @@ class RedisBackend:
         pipe = self._client.pipeline(transaction=True)
         pipe.xadd(stream, {b"d": envelope})
         pipe.pexpire(stream, _ms(ttl))
-        with self._guarded():
+        with self.guarded():
             event_id, _ = pipe.execute()
         return str(event_id.decode())
 
     def log_read(self, stream: bytes, *, after: str | None) -> list[tuple[str, bytes]]:
         start = "-" if after is None else f"({after}"
-        with self._guarded():
+        with self.guarded():
             rows: list[tuple[bytes, dict[bytes, bytes]]] = self._client.xrange(
                 stream, min=start, max="+"
             )  # type: ignore[assignment]

@@ -99,6 +99,14 @@ class Cluster:
             server.wait(timeout=30)
             self._servers[index] = None
 
+    def kill(self, index: int) -> None:
+        """SIGKILL: no shutdown, nothing flushed; what the process held in memory is gone."""
+        server = self._servers[index]
+        if server is not None:
+            server.kill()
+            server.wait(timeout=30)
+            self._servers[index] = None
+
     def restart(self, index: int, *, keys: str) -> None:
         self.stop(index)
         self.start(index, keys=keys)

@@ -66,8 +66,15 @@ def db_store(transactional_db: Any) -> Iterator[Store]:
 class RedisServer:
     """A private redis-server on a Unix socket, which a test may stop and start again."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, persistent: bool = False) -> None:
         self.directory = directory
+        # Persistent: an append-only file synced on every write, so a restart (even after
+        # SIGKILL) keeps every write Redis acknowledged (the production setting for streams).
+        self.persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"]
+            if persistent
+            else ["--appendonly", "no"]
+        )
         self.socket = directory / "redis.sock"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -84,7 +91,7 @@ class RedisServer:
                 "--port", "0",
                 "--unixsocket", str(self.socket),
                 "--save", "",
-                "--appendonly", "no",
+                *self.persistence,
                 "--dir", str(self.directory),
             ],
             stdout=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tenants import auditchain
 from tenants.audit import Actor, audit_record
 from tenants.auth import auditbudget
 from tenants.models import AuditLog
@@ -98,11 +99,11 @@ def test_a_lost_write_hands_its_count_to_the_next_record(
         call("/mcp/acme", token=forged, client="10.7.0.3")
     clock.now += auditbudget.WINDOW + 1
 
-    def refuse(**kwargs: Any) -> AuditLog:
+    def refuse(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("database unavailable")
 
     with monkeypatch.context() as patched:
-        patched.setattr(AuditLog.objects, "create", refuse)
+        patched.setattr(auditchain, "append", refuse)
         assert call("/mcp/acme", token=forged, client="10.7.0.3").status == 401
     assert call("/mcp/acme", token=forged, client="10.7.0.3").status == 401
     last = _failures(client_ip="10.7.0.3").last()

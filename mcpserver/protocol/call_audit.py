@@ -1,0 +1,67 @@
+"""The audit record of a ``tools/call``: what the protocol knows about it, handed to tenants.
+
+``audited`` runs the call and submits its record before the answer leaves: the tool's
+result (``ok``, ``isError``, input required), a JSON-RPC error, or a refusal before the tool
+ran (insufficient scope, rate limited). A call cancelled by its client gets no answer and no
+record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mcpserver.context import request_id_var
+from mcpserver.eras import META_CLIENT_INFO, META_VERSION
+from mcpserver.errors import McpError
+from mcpserver.protocol.call import Call
+from tenants.toolaudit import Result, ToolCallRecord, submit
+
+_REFUSALS = frozenset({403, 429})
+
+
+def _of_result(result: dict[str, Any]) -> str:
+    if result.get("resultType") == "input_required":
+        return Result.INPUT_REQUIRED
+    return Result.IS_ERROR if result.get("isError") is True else Result.OK
+
+
+def _of_error(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, McpError):
+        refused = exc.http_status in _REFUSALS
+        return (Result.REFUSED if refused else Result.PROTOCOL_ERROR), exc.jsonrpc_code
+    return Result.PROTOCOL_ERROR, -32603
+
+
+async def _submit(call: Call, started: float, result: str, code: int | None) -> None:
+    if call.stateless:
+        client, version = call.meta.get(META_CLIENT_INFO), call.meta.get(META_VERSION)
+    else:
+        session = call.session or {}
+        client, version = session.get("client"), session.get("version")
+    await submit(
+        ToolCallRecord.build(
+            principal=call.principal,
+            tool=call.params.get("name"),
+            arguments=call.params.get("arguments"),
+            client_info=client,
+            protocol_version=version,
+            result=result,
+            code=code,
+            duration_ms=(time.monotonic() - started) * 1000,
+            request_id=request_id_var.get("-"),
+            client_ip=call.client_ip,
+        )
+    )
+
+
+async def audited(call: Call, run: Callable[[Call], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        answer = await run(call)
+    except Exception as exc:
+        await _submit(call, started, *_of_error(exc))
+        raise
+    await _submit(call, started, _of_result(answer), None)
+    return answer

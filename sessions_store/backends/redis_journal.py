@@ -1,0 +1,116 @@
+"""A journal's Redis stream: appended to on the request path, read by a consumer group.
+
+Entries leave the stream only once a drainer has committed them elsewhere (XACK, then XDEL).
+An entry a drainer read and never acknowledged (it died, or its commit failed) stays pending;
+the drainer itself reads its own pending entries first, and any drainer claims (XAUTOCLAIM)
+the entries another has left idle for longer than ``claim_idle``.
+
+Durability across a Redis restart is Redis's: with ``appendonly yes`` (and
+``appendfsync always`` for not a second's loss on a crash) or RDB snapshots, the stream and
+its group come back; without, whatever was not yet drained is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import redis
+
+from sessions_store.backends.redis import RedisBackend
+
+GROUP = "drainers"
+FIELD = b"d"
+
+
+class RedisStream:
+    def __init__(self, backend: RedisBackend, name: bytes, *, append_timeout: float) -> None:
+        self.backend = backend
+        self.name = name
+        self.append_timeout = append_timeout
+        self._group_ready = False
+
+    async def aappend(self, envelope: bytes) -> None:
+        client = self.backend.async_client()
+        with self.backend.guarded():
+            # TimeoutError is an OSError: a slow Redis opens the breaker like a dead one.
+            await asyncio.wait_for(client.xadd(self.name, {FIELD: envelope}), self.append_timeout)
+
+    def append(self, envelope: bytes) -> None:
+        with self.backend.guarded():
+            self.backend.client.xadd(self.name, {FIELD: envelope})
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.backend.client.xgroup_create(self.name, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def read(
+        self, consumer: str, *, count: int, block_ms: int, claim_idle_ms: int
+    ) -> list[tuple[bytes, bytes | None]]:
+        """Entries for ``consumer``: its own pending ones, then abandoned ones, then new ones."""
+        with self.backend.guarded():
+            try:
+                return self._read(consumer, count=count, block_ms=block_ms, idle=claim_idle_ms)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis came back without the stream (no persistence): start the group again.
+                self._group_ready = False
+                return []
+
+    def _read(
+        self, consumer: str, *, count: int, block_ms: int, idle: int
+    ) -> list[tuple[bytes, bytes | None]]:
+        self._ensure_group()
+        client = self.backend.client
+        own = client.xreadgroup(GROUP, consumer, {self.name: "0"}, count=count)
+        entries = _entries(own)
+        if not entries:
+            claimed = client.xautoclaim(
+                self.name, GROUP, consumer, min_idle_time=idle, start_id="0-0", count=count
+            )
+            entries = _fields(claimed[1]) if claimed else []
+        if not entries:
+            fresh = client.xreadgroup(
+                GROUP, consumer, {self.name: ">"}, count=count, block=block_ms or None
+            )
+            entries = _entries(fresh)
+        return entries
+
+    def ack(self, ids: Sequence[bytes]) -> None:
+        if not ids:
+            return
+        pipe = self.backend.client.pipeline(transaction=True)
+        pipe.xack(self.name, GROUP, *ids)
+        pipe.xdel(self.name, *ids)
+        with self.backend.guarded():
+            pipe.execute()
+
+    def backlog(self) -> int:
+        """Entries not yet acknowledged (appended or pending)."""
+        with self.backend.guarded():
+            return int(self.backend.client.xlen(self.name))
+
+
+def _entries(reply: object) -> list[tuple[bytes, bytes | None]]:
+    # XREADGROUP answers [[stream, [(id, fields), ...]]] (RESP2) or None.
+    if not reply:
+        return []
+    rows: list[tuple[bytes, bytes | None]] = []
+    for _stream, items in reply:  # type: ignore[attr-defined]
+        rows += _fields(items)
+    return rows
+
+
+def _fields(items: object) -> list[tuple[bytes, bytes | None]]:
+    rows: list[tuple[bytes, bytes | None]] = []
+    for entry_id, fields in items or []:  # type: ignore[attr-defined]
+        # A pending entry deleted meanwhile comes back without fields: acknowledged, unread.
+        rows.append((entry_id, fields.get(FIELD) if fields else None))
+    return rows

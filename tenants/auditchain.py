@@ -1,0 +1,167 @@
+"""The audit log's hash chains: one per tenant, one for rows without a tenant.
+
+Every row carries its position in its chain (``seq``, from 1), the digest of the row before
+(``prev_digest``, 64 zeros for the first) and its own ``digest``: SHA-256 over a canonical
+encoding of its fields and ``prev_digest``. A changed row no longer matches its digest, a
+removed row leaves a gap in ``seq``, an inserted row breaks the link of the row after it (or
+the chain's head, which records the last seq and digest). Writers lock the chain's head row
+with ``select_for_update`` (SQLite transactions here are IMMEDIATE, which serializes them), so
+two writers never take the same place.
+
+The chain shows tampering by anyone who changes rows without recomputing every digest after
+them; against someone who can rewrite the whole table, record the head digest printed by
+``verify_audit`` somewhere they cannot reach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from tenants.models import AuditChainHead, AuditLog
+
+GENESIS = "0" * 64
+NO_TENANT = "-"
+
+
+def chain_of(tenant_id: int | None) -> str:
+    return NO_TENANT if tenant_id is None else str(tenant_id)
+
+
+def _canonical(value: Any) -> Any:
+    # PostgreSQL's jsonb gives 1e20 back as an integer and -0.0 as 0: digest what survives.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _address(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return ipaddress.ip_address(value).compressed  # inet columns normalise IPv6 text
+    except ValueError:
+        return value
+
+
+def _time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def row_digest(row: Any, prev_digest: str) -> str:
+    """The digest of ``row`` (an AuditLog, or its historical model in a migration)."""
+    fields = {
+        "seq": row.seq,
+        "time": _time(row.time),
+        "tenant": row.tenant_id,
+        "actor": row.actor,
+        "action": row.action,
+        "target": row.target,
+        "outcome": row.outcome,
+        "client_ip": _address(row.client_ip),
+        "request_id": row.request_id,
+        "event_id": row.event_id or None,
+        "details": _canonical(row.details),
+        "prev": prev_digest,
+    }
+    encoded = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def link(rows: Iterable[Any], *, seq: int, prev_digest: str) -> tuple[int, str]:
+    """Give ``rows`` their places after (``seq``, ``prev_digest``); returns the new head."""
+    for row in rows:
+        seq += 1
+        row.seq = seq
+        row.prev_digest = prev_digest
+        row.digest = prev_digest = row_digest(row, prev_digest)
+    return seq, prev_digest
+
+
+def _locked_head(chain: str) -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+    if head is not None:
+        return head
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent creator wins, we wait on it
+            AuditChainHead.objects.create(chain=chain)
+    except IntegrityError:
+        pass
+    return AuditChainHead.objects.select_for_update().get(chain=chain)
+
+
+def append(rows: Sequence[AuditLog], *, tenant_id: int | None, skip_existing: bool = False) -> int:
+    """Insert ``rows`` (all of one chain) at its end; returns how many were inserted.
+
+    Call inside a transaction. ``skip_existing``: leave out rows whose ``event_id`` is already
+    written (checked under the head's lock, so two writers of one record cannot both insert).
+    """
+    if not rows:
+        return 0
+    head = _locked_head(chain_of(tenant_id))
+    if skip_existing:
+        ids = [row.event_id for row in rows if row.event_id]
+        present = set(AuditLog.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+        rows = [row for row in rows if row.event_id not in present]
+        if not rows:
+            return 0
+    seq, digest = link(rows, seq=head.seq, prev_digest=head.digest or GENESIS)
+    AuditLog.objects.bulk_create(rows)
+    AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, digest=digest)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rows: int
+    head_digest: str
+    broken: str | None = None  # the first broken link, in words
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def verify(tenant_id: int | None) -> Verdict:
+    """Walk one chain from its first row; stop at the first broken link."""
+    mine = Q(tenant__isnull=True) if tenant_id is None else Q(tenant_id=tenant_id)
+    rows = AuditLog.objects.filter(mine).order_by("seq", "id")
+    expected_seq, prev = 0, GENESIS
+    for row in rows.iterator(chunk_size=2000):
+        expected_seq += 1
+        where = f"row id {row.pk} at seq {row.seq}"
+        if row.seq < expected_seq:
+            return Verdict(expected_seq - 1, prev, f"{where}: inserted (seq {row.seq} is taken)")
+        if row.seq > expected_seq:
+            missing = f"seq {expected_seq}" + (
+                f"-{row.seq - 1}" if row.seq - 1 > expected_seq else ""
+            )
+            return Verdict(expected_seq - 1, prev, f"{missing} removed (next is {where})")
+        if row.prev_digest != prev:
+            return Verdict(
+                expected_seq - 1, prev, f"{where}: does not link to the row before (inserted?)"
+            )
+        if row.digest != row_digest(row, prev):
+            return Verdict(expected_seq - 1, prev, f"{where}: changed (digest does not match)")
+        prev = row.digest
+    head = AuditChainHead.objects.filter(chain=chain_of(tenant_id)).first()
+    head_seq, head_digest = (head.seq, head.digest or GENESIS) if head else (0, GENESIS)
+    if (head_seq, head_digest) != (expected_seq, prev):
+        if head_seq > expected_seq:
+            problem = f"seq {expected_seq + 1}-{head_seq} removed (the head is at {head_seq})"
+        else:
+            problem = f"the chain's head is at seq {head_seq}, rows go on to {expected_seq}"
+        return Verdict(expected_seq, prev, problem)
+    return Verdict(expected_seq, prev)

@@ -1,0 +1,219 @@
+"""Every tool call's audit record: its shape, its way to the database, and the one write.
+
+The request path builds a ``ToolCallRecord`` and awaits ``submit``: one Redis call at most
+(the ``tool-calls`` journal, ``sessions_store.journal``), never a database write or wait. The
+journal's drainers hand batches to ``tool_calls_record``, which appends them to their tenants'
+hash chains; a record it already holds (same ``event_id``) is skipped, so a record delivered
+twice is written once.
+
+A record never holds a secret or the arguments themselves: the principal by its key id or
+subject, the arguments as a size and an HMAC keyed with the server's secret key (equal
+arguments give equal digests, for whoever holds the key).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import close_old_connections, transaction
+from django.utils.crypto import salted_hmac
+
+from mcpserver.conf import mcp_settings
+from mcpserver.context import request_id_from_header
+from mcpserver.process import process_state
+from sessions_store.journal import Journal, JournalConfig
+from tenants import auditchain
+from tenants.audit import clean_details, clean_text
+from tenants.models import AuditLog, Tenant
+from tenants.principal import AuthMethod, Principal
+
+logger = logging.getLogger(__name__)
+
+ACTION = "tool.call"
+_ARGUMENTS_SALT = "tenants.toolaudit.arguments"
+
+
+class Result:
+    """What became of a call; the usage report counts errors and refusals from these."""
+
+    OK = "ok"
+    IS_ERROR = "is_error"  # the tool ran and answered isError: true
+    PROTOCOL_ERROR = "protocol_error"  # a JSON-RPC error (-32602 unknown tool, bad arguments)
+    REFUSED = "refused"  # stopped before the tool ran: insufficient scope, rate limited
+    INPUT_REQUIRED = "input_required"  # the tool asked the client for input
+
+
+_OUTCOMES = {
+    Result.OK: AuditLog.Outcome.SUCCESS,
+    Result.INPUT_REQUIRED: AuditLog.Outcome.SUCCESS,
+    Result.IS_ERROR: AuditLog.Outcome.FAILURE,
+    Result.PROTOCOL_ERROR: AuditLog.Outcome.FAILURE,
+    Result.REFUSED: AuditLog.Outcome.DENIED,
+}
+
+
+def principal_label(principal: Principal) -> str:
+    if principal.auth_method is AuthMethod.API_KEY and principal.credential_id:
+        return f"api_key:{principal.credential_id}"
+    return f"{principal.auth_method}:{principal.subject}"
+
+
+def arguments_fingerprint(arguments: Any) -> dict[str, Any]:
+    """The arguments' size (canonical JSON bytes) and keyed digest, never their content."""
+    encoded = json.dumps(arguments, sort_keys=True, separators=(",", ":"), default=str).encode()
+    digest = salted_hmac(_ARGUMENTS_SALT, encoded, algorithm="sha256").hexdigest()
+    return {"size": len(encoded), "hmac": digest}
+
+
+def _client(info: Any) -> dict[str, str]:
+    if not isinstance(info, Mapping):
+        return {}
+    return {k: str(info[k])[:100] for k in ("name", "version") if isinstance(info.get(k), str)}
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    tenant_id: int
+    principal: str
+    tool: str
+    result: str
+    duration_ms: float
+    request_id: str
+    client_ip: str | None = None
+    code: int | None = None
+    client: dict[str, str] = field(default_factory=dict)
+    protocol_version: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+    # Server-made, unique per record: the client chooses its X-Request-ID, so two calls may
+    # share a request id, but never an event id.
+    event_id: str = field(default_factory=lambda: request_id_from_header(None))
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        principal: Principal,
+        tool: Any,
+        arguments: Any,
+        client_info: Any,
+        protocol_version: Any,
+        **fields: Any,
+    ) -> ToolCallRecord:
+        return cls(
+            tenant_id=principal.tenant_id,
+            principal=principal_label(principal)[:200],
+            tool=tool[:200] if isinstance(tool, str) else "",
+            arguments=arguments_fingerprint(arguments),
+            client=_client(client_info),
+            protocol_version=str(protocol_version)[:32] if protocol_version else "",
+            **fields,
+        )
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+
+def _build_journal() -> Journal:
+    config = JournalConfig(
+        name="tool-calls",
+        queue_size=int(mcp_settings.AUDIT_QUEUE_SIZE),
+        append_timeout=float(mcp_settings.AUDIT_APPEND_TIMEOUT),
+        batch=int(mcp_settings.AUDIT_DRAIN_BATCH),
+        claim_idle=float(mcp_settings.AUDIT_CLAIM_IDLE),
+        drain_in_process=bool(mcp_settings.AUDIT_DRAIN_IN_PROCESS),
+    )
+    return Journal(config=config, sink=_write_from_journal)
+
+
+def _write_from_journal(payloads: list[bytes]) -> None:
+    close_old_connections()  # the journal's own thread: a connection dropped while it was away
+    tool_calls_record(payloads=payloads)
+
+
+_journal = process_state.slot(
+    "tenants.toolaudit.journal",
+    _build_journal,
+    close=Journal.close,
+    settings={"CACHES", "MCP_SERVER", "REDIS_URL"},
+)
+
+
+def journal() -> Journal:
+    return _journal.get()
+
+
+async def submit(record: ToolCallRecord) -> None:
+    """Hand the record over before the call is answered; never raises."""
+    if mcp_settings.AUDIT_WRITE_INLINE:
+        await database_sync_to_async(tool_calls_record)(payloads=[record.encode()])
+        return
+    await journal().aappend(record.encode())
+
+
+def _row(payload: bytes) -> AuditLog | None:
+    try:
+        data = json.loads(payload)
+        record = ToolCallRecord(**data)
+        when = datetime.fromtimestamp(float(record.time), tz=UTC)
+        outcome = _OUTCOMES[record.result]
+    except (ValueError, TypeError, KeyError):
+        logger.error("tool-call audit record skipped: not a record this server writes")
+        return None
+    details = {
+        "result": record.result,
+        "code": record.code,
+        "duration_ms": round(float(record.duration_ms), 3),
+        "client": record.client,
+        "protocol_version": record.protocol_version,
+        "arguments": record.arguments,
+    }
+    return AuditLog(
+        time=when,
+        tenant_id=record.tenant_id,
+        actor=clean_text(record.principal, limit=200),
+        action=ACTION,
+        target=clean_text(record.tool, limit=300),
+        outcome=outcome,
+        client_ip=record.client_ip,
+        request_id=clean_text(record.request_id, limit=64),
+        event_id=clean_text(record.event_id, limit=64),
+        details=clean_details(details),
+    )
+
+
+def tool_calls_record(*, payloads: list[bytes]) -> int:
+    """Write encoded ``ToolCallRecord``s once each; returns how many rows were new.
+
+    Raises when the database cannot take them (the journal offers them again).
+    """
+    rows: dict[str, AuditLog] = {}
+    for payload in payloads:
+        row = _row(payload)
+        if row is not None and row.event_id:
+            rows[row.event_id] = row
+    by_tenant: dict[int | None, list[AuditLog]] = defaultdict(list)
+    known = set(
+        Tenant.objects.filter(pk__in={row.tenant_id for row in rows.values()}).values_list(
+            "pk", flat=True
+        )
+    )
+    for row in rows.values():
+        if row.tenant_id not in known:
+            row.details["tenant_id"], row.tenant_id = row.tenant_id, None
+        by_tenant[row.tenant_id].append(row)
+    written = 0
+    for tenant_id, batch in by_tenant.items():
+        with transaction.atomic():
+            written += auditchain.append(
+                sorted(batch, key=lambda row: row.time), tenant_id=tenant_id, skip_existing=True
+            )
+    return written
