@@ -162,8 +162,8 @@ def test_rows_without_a_tenant_form_their_own_chain(chained: Tenant) -> None:
 
 def test_the_migration_chains_rows_written_before_it(transactional_db: Any) -> None:
     executor = MigrationExecutor(connection)
-    executor.migrate([("tenants", "0003_revocation")])
-    old = executor.loader.project_state([("tenants", "0003_revocation")]).apps
+    executor.migrate([("tenants", "0006_tenant_disabled_tools")])
+    old = executor.loader.project_state([("tenants", "0006_tenant_disabled_tools")]).apps
     tenant = old.get_model("tenants", "Tenant").objects.create(slug="old", name="Old")
     OldLog = old.get_model("tenants", "AuditLog")
     for n in range(5):
