@@ -1,0 +1,39 @@
+"""Every change to tenants and their credentials, each with its audit record.
+
+Keyword-only functions named ``<entity>_<action>``, atomic, writing the audit row in the same
+transaction. Views, admin actions, commands and tasks call these and nothing else:
+``tenants`` for tenants themselves (creation, settings, tools, rate limits, status),
+``credentials`` for identity providers and API keys.
+"""
+
+from tenants.services.credentials import (
+    api_key_create,
+    api_key_revoke,
+    identity_provider_create,
+    identity_provider_set_enabled,
+    identity_provider_summary,
+    identity_provider_update,
+)
+from tenants.services.tenants import (
+    tenant_create,
+    tenant_reactivate,
+    tenant_set_rate_limits,
+    tenant_set_tools,
+    tenant_suspend,
+    tenant_update,
+)
+
+__all__ = [
+    "api_key_create",
+    "api_key_revoke",
+    "identity_provider_create",
+    "identity_provider_set_enabled",
+    "identity_provider_summary",
+    "identity_provider_update",
+    "tenant_create",
+    "tenant_reactivate",
+    "tenant_set_rate_limits",
+    "tenant_set_tools",
+    "tenant_suspend",
+    "tenant_update",
+]
