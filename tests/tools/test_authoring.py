@@ -339,7 +339,7 @@ def test_tenants_enable_sets_by_their_names_not_their_modules() -> None:
     validate_toolsets(["builtin", "notes"])
     with pytest.raises(ValidationError) as raised:
         validate_toolsets(["examples.notes_toolset"])
-    assert "Available: builtin, conformance, notes" in raised.value.messages[0]
+    assert "Available: builtin, conformance, workspace, notes" in raised.value.messages[0]
 
 
 def test_whoami_is_a_decorator_tool_with_the_same_wire_shape() -> None:
