@@ -21,6 +21,10 @@ from sessions_store.backends.redis import RedisBackend
 
 GROUP = "drainers"
 FIELD = b"d"
+# A blocking read waits on its own connections, whose socket timeout outlasts the block: on
+# the store's (a 0.5 s socket timeout, so that a slow Redis is a miss, not a hang) every idle
+# wait would end in a timeout and count against the breaker the request path depends on.
+_BLOCKING_READ_MARGIN = 2.0
 
 
 class RedisStream:
@@ -29,6 +33,21 @@ class RedisStream:
         self.name = name
         self.append_timeout = append_timeout
         self._group_ready = False
+        self._blocking: redis.Redis | None = None
+
+    def _blocking_client(self, block_ms: int) -> redis.Redis:
+        if self._blocking is None:
+            pool = self.backend.client.connection_pool
+            kwargs = {
+                **pool.connection_kwargs,
+                "socket_timeout": block_ms / 1000 + _BLOCKING_READ_MARGIN,
+            }
+            self._blocking = redis.Redis(
+                connection_pool=redis.ConnectionPool(
+                    connection_class=pool.connection_class, max_connections=2, **kwargs
+                )
+            )
+        return self._blocking
 
     async def aappend(self, envelope: bytes) -> None:
         client = self.backend.async_client()
@@ -77,7 +96,8 @@ class RedisStream:
             )
             entries = _fields(claimed[1]) if claimed else []
         if not entries:
-            fresh = client.xreadgroup(
+            reader = self._blocking_client(block_ms) if block_ms else client
+            fresh = reader.xreadgroup(
                 GROUP, consumer, {self.name: ">"}, count=count, block=block_ms or None
             )
             entries = _entries(fresh)
