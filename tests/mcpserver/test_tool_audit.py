@@ -246,3 +246,22 @@ def test_admin_usage_page_shows_calls_errors_and_a_chart(endpoint: Endpoint, cli
     change = client.get(reverse("admin:tenants_tenant_change", args=[tenant_id]))
     assert reverse("admin:tenants_tenant_usage", args=[tenant_id]) in change.content.decode()
     assert client.get("/admin/tenants/tenant/999999/usage/").status_code == 404
+
+
+def test_an_idle_drainer_waits_without_tripping_the_store_breaker(
+    tenant: Any,
+    use_redis_store: str,  # noqa: F811
+) -> None:
+    from sessions_store.store import get_store
+
+    with _journal_settings(AUDIT_DRAIN_IN_PROCESS=False):
+        journal = toolaudit.journal()
+        assert journal.stream is not None
+        breaker = journal.stream.backend.breaker
+        # Blocking reads longer than the store's 0.5 s socket timeout, on an empty stream.
+        for _ in range(2):
+            assert journal.drain_stream(block=0.8) == 0
+        assert not breaker.is_open
+        assert get_store().get("anything") is None  # the shared tier still answers
+        asyncio.run(toolaudit.submit(_record(tenant.pk)))
+        assert journal.drain_stream(block=0.8) == 1
