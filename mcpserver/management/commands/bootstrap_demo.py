@@ -25,7 +25,7 @@ DEMO_ADMIN = "admin"
 DEMO_SCOPES = ["workspace:read", "workspace:write"]
 
 # What the demo tenant's team is working on, so the first tools/call finds something.
-DEMO_WORK = [
+DEMO_WORK: list[dict[str, Any]] = [
     {
         "title": "Single sign-on for the customer portal",
         "description": "Customers sign in with their company's identity provider (OIDC), "
@@ -61,7 +61,7 @@ DEMO_WORK = [
         "tasks": [],
     },
 ]
-OTHER_WORK = [
+OTHER_WORK: list[dict[str, Any]] = [
     {
         "title": "Globex: warehouse barcode scanning",
         "description": "Only Globex's users can see this requirement; the demo tenant cannot.",
