@@ -50,7 +50,14 @@ class TenantToolsForm(TenantForm):
         ]
         toolsets: Any = self.fields["enabled_toolsets"]
         toolsets.choices = [(name, _set_label(name, sets.get(name))) for name in offered]
-        tools = {t.name: f"{t.name} ({info.name})" for info in sets.values() for t in info.tools}
+        # The tools one may leave out are those of the sets this tenant may have: a fixture
+        # set's, only where it may be given.
+        tools = {
+            t.name: f"{t.name} ({info.name})"
+            for name in offered
+            if (info := sets.get(name)) is not None
+            for t in info.tools
+        }
         # Names kept from before that no set offers now (an upstream server's) stay visible.
         kept = [n for n in self.instance.disabled_tools or () if n not in tools]
         disabled: Any = self.fields["disabled_tools"]
@@ -115,6 +122,8 @@ class TenantToolsAdminMixin:
                 ],
             }
             for info in catalogue.source().toolsets()
+            # A fixture set is shown only where it may be given, or where it already is.
+            if not info.internal or info.name in enabled or mcp_settings.ALLOW_INTERNAL_TOOLSETS
         ]
         return render_to_string("admin/tenants/tenant/catalogue.html", {"sets": sets})
 

@@ -54,6 +54,26 @@ def _discover(endpoint: str, key: str | None) -> httpx2.Response:
     return httpx2.post(endpoint, content=json.dumps(body), headers=headers, timeout=10)
 
 
+def _requirement_titles(endpoint: str, key: str) -> list[str]:
+    body = {
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "list_requirements", "arguments": {},
+                   "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                             "io.modelcontextprotocol/clientCapabilities": {}}},
+    }  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "list_requirements",
+        "Authorization": f"Bearer {key}",
+    }
+    answer = httpx2.post(endpoint, content=json.dumps(body), headers=headers, timeout=10).json()
+    items = answer["result"]["structuredContent"]["requirements"]
+    return [item["title"] for item in items]
+
+
 def test_make_run_on_another_port_prints_only_what_works(tmp_path: Path, free_port: int) -> None:
     checkout = _fresh_checkout(tmp_path)
     env = {
@@ -86,10 +106,20 @@ def test_make_run_on_another_port_prints_only_what_works(tmp_path: Path, free_po
         endpoint = re.search(r"^MCP endpoint: (\S+)$", output, re.M)[1]  # type: ignore[index]
         assert endpoint == f"{base}/mcp/demo"
         key = printed[printed.index("API key:") + 1]
-        config = json.loads(output[output.index("{") : output.index("\nAdmin:")])
+        config = json.loads(output[output.index("{") : output.index("\nClaude Code:")])
         assert config["mcpServers"]["demo"]["url"] == endpoint
         assert config["mcpServers"]["demo"]["headers"]["Authorization"] == f"Bearer {key}"
         assert _discover(endpoint, key).status_code == 200
+        claude = re.search(r"^Claude Code: (.+)$", output, re.M)[1]  # type: ignore[index]
+        header = f'--header "Authorization: Bearer {key}"'
+        assert claude == f"claude mcp add --transport http demo {endpoint} {header}"
+
+        # The demo shows the product: seeded work, and a second tenant that cannot see it.
+        titles = _requirement_titles(endpoint, key)
+        assert "Single sign-on for the customer portal" in titles and len(titles) == 3
+        other = re.search(r"^A second tenant, to see isolation: (\S+) \(key (\S+)\)$", output, re.M)
+        assert other, output
+        assert _requirement_titles(other[1], other[2]) == ["Globex: warehouse barcode scanning"]
 
         # What an OAuth client is told: the challenge and the resource it points to.
         refused = _discover(endpoint, None)
