@@ -8,6 +8,7 @@ record.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +28,9 @@ def _of_result(result: dict[str, Any]) -> str:
     return Result.IS_ERROR if result.get("isError") is True else Result.OK
 
 
+logger = logging.getLogger("mcpserver.protocol")
+
+
 def _of_error(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, McpError):
         refused = exc.http_status in _REFUSALS
@@ -40,6 +44,17 @@ async def _submit(call: Call, started: float, result: str, code: int | None) -> 
     else:
         session = call.session or {}
         client, version = session.get("client"), session.get("version")
+    try:
+        await _build_and_submit(call, started, result, code, client, version)
+    except Exception:
+        # submit() already falls back to an in-process queue when Redis fails; getting here is
+        # a fault of ours, logged, never a failed tool call.
+        logger.exception("tool call audit record not submitted")
+
+
+async def _build_and_submit(
+    call: Call, started: float, result: str, code: int | None, client: Any, version: Any
+) -> None:
     await submit(
         ToolCallRecord.build(
             principal=call.principal,

@@ -265,3 +265,17 @@ def test_an_idle_drainer_waits_without_tripping_the_store_breaker(
         assert get_store().get("anything") is None  # the shared tier still answers
         asyncio.run(toolaudit.submit(_record(tenant.pk)))
         assert journal.drain_stream(block=0.8) == 1
+
+
+def test_a_call_is_answered_even_when_its_record_cannot_be_submitted(
+    endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mcpserver.protocol import call_audit
+
+    async def broken(record: Any) -> None:
+        raise RuntimeError("audit sink broken")
+
+    monkeypatch.setattr(call_audit, "submit", broken)
+    answer = endpoint.modern("tools/call", {"name": "whoami", "arguments": {}}).message()
+    assert answer["result"]["structuredContent"]["tenant"] == endpoint.slug
+    assert "tool call audit record not submitted" in caplog.text
