@@ -132,9 +132,11 @@ class JwtContract(AuthPathContract):
         assert fetched == 1
         rotated = new_key(self.alg, "rotated-key")
         token = path.idp.token(rotated, audience=path.tenant.resource_identifier)
-        first_refetch = time.monotonic()
+        first_refetch = None
         for _ in range(5):
             response = call("/mcp/acme", token=token)
+            # The cooldown started during the first call: by its end at the latest.
+            first_refetch = first_refetch or time.monotonic()
             assert response.status == 401
             assert response.challenge == challenge(
                 "invalid_token", "The token's signing key is not known."
@@ -143,6 +145,7 @@ class JwtContract(AuthPathContract):
         assert path.idp.jwks_hits == fetched + 1
         # The provider publishes the new key: once the cooldown is over it is picked up.
         path.idp.keys.append(rotated)
+        assert first_refetch is not None
         time.sleep(max(0.0, first_refetch + 2.1 - time.monotonic()))
         assert call("/mcp/acme", token=token).status == 200
         assert path.idp.jwks_hits == fetched + 2
