@@ -11,7 +11,14 @@ from mcpserver.protocol.inbound import declared_version, require_supported
 from mcpserver.protocol.jsonrpc import Message
 from mcpserver.protocol.sse import Reply
 
-NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+NAMED_METHODS = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 
 
 def check_headers(exchange: Exchange, message: Message) -> None:

@@ -35,6 +35,7 @@ from tools.conformance.plain import (
     tool_with_logging,
     tool_with_progress,
 )
+from tools.conformance.tasks import TASK_TOOLS
 from tools.registry import (
     Tool,
 )
@@ -173,4 +174,5 @@ TOOLS = (
         "Asks only for input the client declared it can give",
         irr_capabilities,
     ),
+    *TASK_TOOLS,
 )
