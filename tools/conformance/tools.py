@@ -25,6 +25,7 @@ from tools.conformance.asking import (
 from tools.conformance.common import EMPTY_SCHEMA
 from tools.conformance.plain import (
     audio_content,
+    custom_header,
     embedded_resource,
     error_handling,
     image_content,
@@ -173,6 +174,22 @@ TOOLS = (
         "test_input_required_result_capabilities",
         "Asks only for input the client declared it can give",
         irr_capabilities,
+    ),
+    _tool(
+        "test_custom_header",
+        "Takes a region that also travels in the Mcp-Param-Region header (SEP-2243)",
+        custom_header,
+        input_schema={
+            "type": "object",
+            "properties": {
+                "region": {
+                    "type": "string",
+                    "description": "Where to route the call",
+                    "x-mcp-header": "Region",
+                }
+            },
+            "required": ["region"],
+        },
     ),
     *TASK_TOOLS,
 )
