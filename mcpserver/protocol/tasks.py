@@ -31,7 +31,7 @@ from tools.registry import Tool
 
 EXTENSION = "io.modelcontextprotocol/tasks"
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-REQUIRED_CAPABILITIES = {"extensions": {EXTENSION: {}}}
+REQUIRED_CAPABILITIES: dict[str, Any] = {"extensions": {EXTENSION: {}}}
 
 
 def record_key(tenant_id: int, task_id: str) -> str:

@@ -21,7 +21,7 @@ from tests.interop.instances import ROOT, Cluster
 
 pytestmark = pytest.mark.own_database
 
-TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+TASKS: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
 
 
 def _broker(redis_url: str) -> str:
