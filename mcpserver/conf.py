@@ -122,6 +122,16 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,
     # The same, per tenant: a flood spread over many source addresses is capped too.
     "AUTH_FAILURE_AUDIT_PER_TENANT_PER_MINUTE": 100,
+    # --- Tasks (the io.modelcontextprotocol/tasks extension, mcpserver.protocol.tasks) ---
+    # Where a task's work runs: "process" (the accepting process, the embedded default) or
+    # "celery" (a worker, so a task outlives the instance that accepted it).
+    "TASKS_RUNNER": "process",
+    # A task (and its result) stays readable this many seconds after it was created.
+    "TASK_TTL": 3600,
+    # The poll interval suggested to clients, and how often a runner looks for the client's
+    # answers and a cancellation (seconds).
+    "TASK_POLL_INTERVAL_MS": 500,
+    "TASK_RUNNER_POLL": 0.5,
     # --- Tool-call audit (tenants.toolaudit, sessions_store.journal) ---
     # The request path appends a call's record to a Redis stream, waiting at most this many
     # seconds; past it (or with Redis down) the record goes to an in-process queue of at most

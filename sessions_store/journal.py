@@ -51,7 +51,9 @@ class JournalConfig:
     append_timeout: float = 0.25
     batch: int = 200
     claim_idle: float = 30.0
-    block: float = 0.5
+    # Well under the store client's socket timeout (0.5 s): a blocking read that outlasts it
+    # times out, and the store's breaker would then take Redis for down.
+    block: float = 0.2
     drain_in_process: bool = True
 
 

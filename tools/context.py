@@ -28,6 +28,9 @@ CAPABILITY_FOR_METHOD = {
 
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
 Ask = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+# Inside a task (tasks extension): park the task as input_required until the client answers
+# every request through tasks/update, then return the answers.
+Park = Callable[[dict[str, dict[str, Any]]], Awaitable[dict[str, Any]]]
 
 
 class InputRequired(Exception):
@@ -56,6 +59,7 @@ class ToolContext:
     state: Any = None
     notify: Notify = _no_notify
     ask: Ask | None = None
+    park: Park | None = None
     _last_progress: float = field(default=float("-inf"), repr=False)
 
     def require_capability(self, name: str) -> None:
@@ -95,6 +99,8 @@ class ToolContext:
             capability = CAPABILITY_FOR_METHOD.get(request.get("method", ""))
             if capability:
                 self.require_capability(capability)
+        if self.park is not None:
+            return await self.park(requests)
         if self.era is Era.STATELESS:
             answers = self.input_responses or {}
             if all(isinstance(answers.get(key), Mapping) for key in requests):

@@ -52,6 +52,13 @@ class Tool:
     # Client capabilities the tool cannot run without (e.g. "sampling"); checked per request.
     required_client_capabilities: frozenset[str] = frozenset()
     icons: tuple[Mapping[str, Any], ...] = ()
+    # The tasks extension (io.modelcontextprotocol/tasks): "optional" (a client that declares
+    # the extension gets a task, others a plain result) or "required" (others get -32021).
+    task_support: str | None = None
+    # Input a task-capable tool gathers by multi round-trip before its task is created: the
+    # request without these answers gets an InputRequiredResult, the one with them a task
+    # (where ``request_input`` for these keys returns them at once).
+    task_inputs: Mapping[str, Any] | None = None
     # Set by tools.authoring: the tool's own compiled validation, used instead of the JSON
     # Schema walk. It raises InvalidParams naming the field, and what it returns (the
     # arguments converted to the function's types, defaults filled in) is what the handler
@@ -69,6 +76,9 @@ class Tool:
         object.__setattr__(self, "input_schema", _frozen(self.input_schema))
         object.__setattr__(self, "output_schema", _frozen(self.output_schema))
         object.__setattr__(self, "annotations", _frozen(self.annotations))
+        object.__setattr__(self, "task_inputs", _frozen(self.task_inputs))
+        if self.task_support not in (None, "optional", "required"):
+            raise ValueError(f"tool {self.name!r}: task_support is optional, required or None")
         object.__setattr__(self, "icons", tuple(_frozen(icon) for icon in self.icons))
         schema = _thaw(self.input_schema)
         validator_class = validator_for(schema, default=Draft202012Validator)
@@ -90,6 +100,8 @@ class Tool:
             out["annotations"] = _thaw(self.annotations)
         if self.icons:
             out["icons"] = _thaw(self.icons)
+        if self.task_support:
+            out["execution"] = {"taskSupport": self.task_support}
         return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from mcpserver.eras import META_SERVER_INFO, SERVER_INFO, Era
 from mcpserver.errors import MethodNotFound
 from mcpserver.protocol import methods as m
+from mcpserver.protocol import tasks
 from mcpserver.protocol.call import Call
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
@@ -27,7 +28,14 @@ _COMMON: dict[str, Handler] = {
     "completion/complete": m.completion_complete,
 }
 METHODS: dict[Era, dict[str, Handler]] = {
-    Era.STATELESS: {**_COMMON, "server/discover": m.server_discover},
+    Era.STATELESS: {
+        **_COMMON,
+        "server/discover": m.server_discover,
+        # The tasks extension (tasks/result and tasks/list were removed from it: -32601).
+        "tasks/get": tasks.tasks_get,
+        "tasks/update": tasks.tasks_update,
+        "tasks/cancel": tasks.tasks_cancel,
+    },
     Era.SESSION: {
         **_COMMON,
         "initialize": m.initialize,

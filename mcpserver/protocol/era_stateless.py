@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from mcpserver.eras import Era
 from mcpserver.errors import HeaderMismatch, MethodNotFound
-from mcpserver.protocol import dispatcher, streams
+from mcpserver.protocol import custom_headers, dispatcher, streams
 from mcpserver.protocol.answering import notifier, run
 from mcpserver.protocol.http import Exchange
 from mcpserver.protocol.inbound import declared_version, require_supported
 from mcpserver.protocol.jsonrpc import Message
 from mcpserver.protocol.sse import Reply
+from tools.registry import catalogue_for
 
-NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+NAMED_METHODS = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 
 
 def check_headers(exchange: Exchange, message: Message) -> None:
@@ -25,8 +33,21 @@ def check_headers(exchange: Exchange, message: Message) -> None:
     field = NAMED_METHODS.get(message.method)
     if field is not None:
         name = (message.params or {}).get(field)
-        if isinstance(name, str) and exchange.headers.get("mcp-name") != name:
+        header = exchange.headers.get("mcp-name")
+        if isinstance(name, str) and (header is None or header.strip(" \t") != name):
             raise HeaderMismatch(f"Header mismatch: Mcp-Name differs from {field}")
+    if message.method == "tools/call":
+        _check_custom_headers(exchange, message)
+
+
+def _check_custom_headers(exchange: Exchange, message: Message) -> None:
+    params = message.params or {}
+    tool = catalogue_for(exchange.toolsets, exchange.tenant.disabled_tools).tools_by_name.get(
+        params.get("name")  # type: ignore[arg-type]
+    )
+    arguments = params.get("arguments")
+    if tool is not None and isinstance(arguments, dict):
+        custom_headers.check(tool, arguments, exchange.headers)
 
 
 async def post(exchange: Exchange, message: Message) -> None:

@@ -26,7 +26,8 @@ SSE_HEADERS: Headers = [
 ]
 JSON_HEADERS: Headers = [(b"content-type", b"application/json")]
 
-# The headers the protocol reads (ASGI names are lowercase).
+# The headers the protocol reads (ASGI names are lowercase), besides the custom Mcp-Param-*
+# ones (mcpserver.protocol.custom_headers).
 PROTOCOL_HEADERS = frozenset(
     {
         b"accept",
@@ -83,7 +84,7 @@ class Exchange:
         self.headers: dict[str, str] = {
             key.decode(): value.decode("latin-1")
             for key, value in scope.get("headers") or ()
-            if key in PROTOCOL_HEADERS
+            if key in PROTOCOL_HEADERS or key.startswith(b"mcp-param-")
         }
         self.principal: Principal = scope["principal"]
         self.tenant: TenantView = scope["tenant"]

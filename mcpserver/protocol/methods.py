@@ -23,7 +23,7 @@ from mcpserver.eras import (
     Era,
 )
 from mcpserver.errors import InvalidParams, McpError, ResourceNotFound, ToolError
-from mcpserver.protocol import call_audit, request_state
+from mcpserver.protocol import call_audit, request_state, tasks
 from mcpserver.protocol.call import Call
 from mcpserver.protocol.translator import tool_failure
 from tenants.auth.authorization import authorize
@@ -31,15 +31,18 @@ from tools.context import LOG_LEVELS, InputRequired, ToolContext
 from tools.registry import ResourceTemplate, Tool
 
 
-def capabilities() -> dict[str, Any]:
-    """What the server offers; the same in both eras."""
-    return {
+def capabilities(era: Era = Era.SESSION) -> dict[str, Any]:
+    """What the server offers; the extensions only where they work (2026-07-28)."""
+    offered: dict[str, Any] = {
         "tools": {"listChanged": True},
         "resources": {"listChanged": True, "subscribe": True},
         "prompts": {"listChanged": True},
         "completions": {},
         "logging": {},
     }
+    if era is Era.STATELESS:
+        offered["extensions"] = {tasks.EXTENSION: {}}
+    return offered
 
 
 async def _authorize(call: Call, needed: frozenset[str]) -> None:
@@ -164,6 +167,10 @@ async def _tools_call(call: Call) -> dict[str, Any]:
     await _authorize(call, tool.required_scopes)
     arguments = _object(call.params, "arguments")
     values = validate_arguments(tool, arguments)
+    if tool.task_support is not None:
+        as_task = await tasks.start(call, tool, arguments)
+        if as_task is not None:
+            return as_task
 
     async def run(ctx: ToolContext) -> dict[str, Any]:
         for capability in tool.required_client_capabilities:
@@ -291,7 +298,7 @@ async def initialize(call: Call) -> dict[str, Any]:
 async def server_discover(call: Call) -> dict[str, Any]:
     result: dict[str, Any] = {
         "supportedVersions": list(SUPPORTED_VERSIONS),
-        "capabilities": capabilities(),
+        "capabilities": capabilities(Era.STATELESS),
     }
     if call.catalogue.instructions:
         result["instructions"] = call.catalogue.instructions

@@ -104,12 +104,16 @@ def test_bad_tool_params_are_32602_in_both_eras(endpoint: Endpoint, params: dict
 
 
 def test_bad_argument_message_names_the_argument(endpoint: Endpoint) -> None:
-    params = {"name": "json_schema_2020_12_tool", "arguments": {"address": {"street": 5}}}
+    params = {
+        "name": "json_schema_2020_12_tool",
+        "arguments": {"address": {"street": 5}, "email": "a@example.com"},
+    }
     error = endpoint.modern("tools/call", params).json()["error"]
     assert (
         error["message"] == "Invalid params: argument 'address/street': 5 is not of type 'string'"
     )
-    ok = endpoint.modern("tools/call", {**params, "arguments": {"address": {"street": "Main"}}})
+    good = {"address": {"street": "Main"}, "email": "a@example.com"}
+    ok = endpoint.modern("tools/call", {**params, "arguments": good})
     assert ok.status == 200 and "error" not in ok.json()
 
 

@@ -57,7 +57,10 @@ def test_nesting_inside_a_request_object_is_32600(endpoint: Endpoint) -> None:
 
 
 def test_nesting_within_the_limit_still_reaches_the_tool(endpoint: Endpoint) -> None:
-    params = {"name": "json_schema_2020_12_tool", "arguments": {"address": {"street": "Main"}}}
+    params = {
+        "name": "json_schema_2020_12_tool",
+        "arguments": {"address": {"street": "Main"}, "email": "a@example.com"},
+    }
     assert endpoint.modern("tools/call", params).status == 200
 
 

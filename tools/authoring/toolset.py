@@ -40,6 +40,18 @@ def _scopes(scopes: Iterable[str] | None, label: str) -> frozenset[str]:
     return frozenset(scopes or ())
 
 
+def _task_support(task: bool | str, label: str) -> str | None:
+    """``task=True``: the tool may run as a task (tasks extension); ``task="required"``: only
+    as one."""
+    if task is True:
+        return "optional"
+    if task is False:
+        return None
+    if task == "required":
+        return "required"
+    raise TypeError(f'{label}: task is True, False or "required"')
+
+
 class Toolset:
     """A named set of tools, resources and prompts written as typed functions."""
 
@@ -85,6 +97,7 @@ class Toolset:
         idempotent: bool | None = None,
         open_world: bool | None = None,
         icons: Sequence[Mapping[str, Any]] | None = None,
+        task: bool | str = False,
     ) -> Callable[[F], F]: ...
 
     def tool(self, name: Any = None, **options: Any) -> Any:
@@ -102,6 +115,7 @@ class Toolset:
         description: str | None = None,
         scopes: Sequence[str] | None = None,
         icons: Sequence[Mapping[str, Any]] | None = None,
+        task: bool | str = False,
         **hints: bool | None,
     ) -> F:
         self._check_open()
@@ -115,6 +129,7 @@ class Toolset:
         description = description or description_of(fn)
         if not description:
             raise ValueError(f"{label}: needs a description (write a docstring)")
+        task_support = _task_support(task, label)
         signature = Signature(fn, label=label)
         output = ToolOutput(signature.return_hint, label=label)
 
@@ -133,6 +148,7 @@ class Toolset:
             required_scopes=_scopes(scopes, label),
             icons=tuple(icons or ()),
             parse_arguments=signature.parse,
+            task_support=task_support,
         )
         self._add(self._tools, name, tool)
         return fn

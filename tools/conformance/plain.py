@@ -86,3 +86,7 @@ async def reconnection(ctx: ToolContext, args: Mapping[str, Any]) -> dict[str, A
             "properly reconnected after stream closure."
         )
     )
+
+
+async def custom_header(ctx: ToolContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    return result(text(f"Routed to region {args.get('region')}"))

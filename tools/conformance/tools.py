@@ -25,6 +25,7 @@ from tools.conformance.asking import (
 from tools.conformance.common import EMPTY_SCHEMA
 from tools.conformance.plain import (
     audio_content,
+    custom_header,
     embedded_resource,
     error_handling,
     image_content,
@@ -35,20 +36,35 @@ from tools.conformance.plain import (
     tool_with_logging,
     tool_with_progress,
 )
+from tools.conformance.tasks import TASK_TOOLS
 from tools.registry import (
     Tool,
 )
 
+# What SEP-1613/SEP-2106 expect to survive untouched from registration to tools/list: $defs
+# with an $anchor, $ref, composition (allOf/anyOf), conditionals (if/then/else) and
+# additionalProperties.
 JSON_SCHEMA_2020_12 = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "$defs": {
         "address": {
+            "$anchor": "addressDef",
             "type": "object",
             "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
         }
     },
-    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string", "format": "email"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
     "additionalProperties": False,
 }
 
@@ -173,4 +189,21 @@ TOOLS = (
         "Asks only for input the client declared it can give",
         irr_capabilities,
     ),
+    _tool(
+        "test_custom_header",
+        "Takes a region that also travels in the Mcp-Param-Region header (SEP-2243)",
+        custom_header,
+        input_schema={
+            "type": "object",
+            "properties": {
+                "region": {
+                    "type": "string",
+                    "description": "Where to route the call",
+                    "x-mcp-header": "Region",
+                }
+            },
+            "required": ["region"],
+        },
+    ),
+    *TASK_TOOLS,
 )

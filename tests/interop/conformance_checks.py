@@ -1,0 +1,57 @@
+"""Every check of one conformance run, from the results the suite saves with ``-o DIR``.
+
+python -m tests.interop.conformance_checks DIR CLAIMS  prints one line: checks passed, failed
+(and in how many scenarios), and exits 1 when a failing check is in a claimed scenario, or a
+claimed scenario the run should have had left no results.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+FAILING = {"FAILURE"}
+_STAMP = re.compile(r"-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
+
+
+def claimed(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("not claimed:"):
+            names.add(line)
+    return names
+
+
+def results(directory: Path) -> dict[str, list[dict[str, object]]]:
+    """Scenario name → its checks (a scenario run twice keeps its last run)."""
+    found: dict[str, list[dict[str, object]]] = {}
+    for checks in sorted(directory.glob("*/checks.json")):
+        # Directories are named server-<scenario>-<timestamp>.
+        name = _STAMP.sub("", checks.parent.name.removeprefix("server-"))
+        found[name] = json.loads(checks.read_text(encoding="utf-8"))
+    return found
+
+
+def main() -> None:
+    directory, claims = Path(sys.argv[1]), claimed(Path(sys.argv[2]))
+    runs = results(directory)
+    passed = failed = 0
+    bad: list[str] = []
+    for scenario, checks in runs.items():
+        failing = [c for c in checks if c.get("status") in FAILING]
+        passed += sum(1 for c in checks if c.get("status") == "SUCCESS")
+        failed += len(failing)
+        if failing and scenario in claims:
+            bad.append(f"{scenario} ({', '.join(sorted({str(c.get('id')) for c in failing}))})")
+        if failing and scenario not in claims:
+            print(f"unclaimed scenario failing: {scenario}", file=sys.stderr)
+    print(f"{len(runs)} scenarios, checks {passed} passed, {failed} failed", end="")
+    print(f"; failing in claimed scenarios: {'; '.join(bad)}" if bad else "")
+    sys.exit(1 if bad or not runs else 0)
+
+
+if __name__ == "__main__":
+    main()
