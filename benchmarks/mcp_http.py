@@ -114,6 +114,18 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str,
     return {"rps": rps, "p50": p50, "p99": p99, "errors": float(non2xx.group(1) if non2xx else 0)}
 
 
+SEED_REQUIREMENTS = """
+from tenants.audit import Actor
+from tenants.models import Tenant
+from tools.workspace.services import requirement_create
+tenant = Tenant.objects.get(slug="bench")
+for n in range(20):
+    requirement_create(tenant_id=tenant.pk, title=f"Requirement {n}", description="x" * 200,
+                       repositories=["bench/api", "bench/web"], created_by="bench",
+                       actor=Actor.system("bench"))
+"""
+
+
 def prepare(env: dict[str, str]) -> str:
     def manage(*args: str) -> str:
         done = subprocess.run(  # noqa: S603
@@ -122,11 +134,15 @@ def prepare(env: dict[str, str]) -> str:
         return done.stdout
 
     manage("migrate", "--noinput", "-v", "0")
-    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", "builtin,bench-by-hand")
+    toolsets = "builtin,bench-by-hand,workspace"
+    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", toolsets)
+    # A workspace read worth measuring: a page of 20 requirements with their repositories.
+    manage("shell", "-v", "0", "-c", SEED_REQUIREMENTS)
     # Serving is measured, not refusing: the default per-credential limit would turn most of
     # the load into 429s (its own cost is in the README, "Rate limits").
     manage("set_rate_limit", "bench", "--credential", "off")
-    return manage("create_api_key", "bench", "--name", "bench").strip().splitlines()[-1]
+    created = manage("create_api_key", "bench", "--name", "bench", "--scopes", "workspace:read")
+    return created.strip().splitlines()[-1]
 
 
 def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -187,6 +203,7 @@ def main() -> None:
         Target("uvicorn official SDK", [*UVICORN, "--lifespan", "on"], "/mcp", authorized=False),
         Target("daphne  by-hand tool", DAPHNE, "/mcp/bench", True, tool="whoami_by_hand"),
         Target("uvicorn by-hand tool", uvicorn, "/mcp/bench", True, tool="whoami_by_hand"),
+        Target("uvicorn list_requirements", uvicorn, "/mcp/bench", True, tool="list_requirements"),
     ]
     apps = [
         "benchmarks.reference_apps:bare",
@@ -194,6 +211,7 @@ def main() -> None:
         "benchmarks.reference_apps:bare",
         "mcpserver.asgi:application",
         "benchmarks.reference_apps:sdk",
+        "mcpserver.asgi:application",
         "mcpserver.asgi:application",
         "mcpserver.asgi:application",
     ]
@@ -263,6 +281,8 @@ def report(targets: list[Target], args: argparse.Namespace, *, redis: bool) -> N
     for server, decorated, by_hand in (("daphne", 1, 5), ("uvicorn", 3, 6)):
         ratio = median[names[decorated]] / median[names[by_hand]]
         print(f"{server}: decorator whoami / by-hand whoami = {ratio:.3f} (target >= 0.95)")
+    ratio = median[names[7]] / median[names[3]]
+    print(f"uvicorn: workspace list_requirements (20 rows, SQLite) / whoami = {ratio:.2f}")
 
 
 if __name__ == "__main__":
