@@ -31,6 +31,11 @@ from sessions_store.census import start_reporting  # noqa: E402
 # rotate_encryption_key see every running instance's key ring.
 start_reporting()
 
+from mcpserver.observability import bridge  # noqa: E402
+
+# Each process copies its own counters into the exported series (see "Metrics" in README).
+bridge.start()
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from mcpserver import daphne_guard  # noqa: E402

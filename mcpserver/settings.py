@@ -201,6 +201,9 @@ MCP_SERVER: dict[str, Any] = {
     "PUBLIC_URL": env_str("MCP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     "ENCRYPTION_KEYS": env_list("MCP_ENCRYPTION_KEYS"),
     "ALLOWED_ORIGINS": env_list("MCP_ALLOWED_ORIGINS"),
+    # /metrics: loopback callers, these networks, or this Bearer token (README, "Metrics").
+    "METRICS_ALLOW": env_list("MCP_METRICS_ALLOW"),
+    "METRICS_TOKEN": env_str("MCP_METRICS_TOKEN") or None,
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):

@@ -97,6 +97,18 @@ class RedisStream:
         with self.backend.guarded():
             return int(self.backend.client.xlen(self.name))
 
+    def oldest_age(self) -> float:
+        """Seconds since the oldest entry still in the stream was appended (0 when empty):
+        an entry id starts with Redis's clock in milliseconds when it was added."""
+        with self.backend.guarded():
+            client = self.backend.client
+            first = client.xrange(self.name, count=1)
+            if not first:
+                return 0.0
+            seconds, micros = client.time()
+        added_ms = int(first[0][0].split(b"-")[0])
+        return max(0.0, seconds + micros / 1e6 - added_ms / 1000)
+
 
 def _entries(reply: object) -> list[tuple[bytes, bytes | None]]:
     # XREADGROUP answers [[stream, [(id, fields), ...]]] (RESP2) or None.
