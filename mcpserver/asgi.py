@@ -31,10 +31,12 @@ from sessions_store.census import start_reporting  # noqa: E402
 # rotate_encryption_key see every running instance's key ring.
 start_reporting()
 
-from mcpserver.observability import bridge  # noqa: E402
+from mcpserver.observability import bridge, tracing  # noqa: E402
 
-# Each process copies its own counters into the exported series (see "Metrics" in README).
+# Each process copies its own counters into the exported series (see "Metrics" in README),
+# and exports spans only when an OTLP endpoint is configured.
 bridge.start()
+tracing.configure()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

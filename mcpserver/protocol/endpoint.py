@@ -11,9 +11,11 @@ is counted and timed once its answer is sent (``exchange.observed``).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from mcpserver.eras import Era
 from mcpserver.errors import McpError, MethodNotAllowed, RateLimited, UnsupportedMediaType
+from mcpserver.observability import tracing
 from mcpserver.observability.requests import UNKNOWN
 from mcpserver.observability.series import observe_rate_limited
 from mcpserver.protocol import dispatcher, era_session, era_stateless, inbound
@@ -42,13 +44,33 @@ async def post(exchange: Exchange, body: bytes) -> None:
         session_id=exchange.headers.get("mcp-session-id"),
     )
     exchange.observed.message(era.value, _method_label(message, era))
-    try:
-        if era is Era.STATELESS:
-            await era_stateless.post(exchange, message)
-        else:
-            await era_session.post(exchange, message)
-    except McpError as exc:
-        await exchange.fail(exc, message.id, era=era)
+    with _request_span(exchange, message, era):
+        try:
+            if era is Era.STATELESS:
+                await era_stateless.post(exchange, message)
+            else:
+                await era_session.post(exchange, message)
+        except McpError as exc:
+            await exchange.fail(exc, message.id, era=era)
+
+
+def _request_span(exchange: Exchange, message: Message, era: Era) -> Any:
+    if not tracing.enabled():
+        return tracing.span("")  # the shared do-nothing context
+    meta = (message.params or {}).get("_meta") if era is Era.STATELESS else None
+    auth = exchange.scope.get("trace.auth")
+    return tracing.request_span(
+        f"mcp {exchange.observed.method}",
+        meta=meta if isinstance(meta, dict) else {},
+        headers=exchange.headers,
+        start_ns=auth[0] if auth else None,
+        attributes={
+            "mcp.method": exchange.observed.method,
+            "mcp.era": era.value,
+            "mcp.tenant": exchange.tenant.slug,
+        },
+        auth=auth,
+    )
 
 
 def _request_id(body: bytes) -> RequestId | None:

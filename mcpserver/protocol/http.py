@@ -37,6 +37,9 @@ PROTOCOL_HEADERS = frozenset(
         b"mcp-name",
         b"mcp-session-id",
         b"last-event-id",
+        # W3C trace context, continued when tracing is on (mcpserver.observability.tracing).
+        b"traceparent",
+        b"tracestate",
     }
 )
 

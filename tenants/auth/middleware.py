@@ -15,6 +15,7 @@ from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
 from mcpserver.context import scope_header
 from mcpserver.errors import AuthFailure, InvalidCredentialRequest, TenantNotFound
+from mcpserver.observability import tracing
 from tenants.auth import auditing, tenantcache
 from tenants.auth.authenticator import authenticate
 from tenants.auth.challenges import unauthorized_challenge
@@ -53,6 +54,7 @@ class McpAuthMiddleware:
         ip = trusted_client_ip(
             peer=client[0], forwarded_for=scope_header(scope, b"x-forwarded-for")
         )
+        started = tracing.now_ns() if tracing.enabled() else 0
         try:
             if _credential_in_query(scope.get("query_string", b"")):
                 refused = InvalidCredentialRequest(
@@ -65,9 +67,20 @@ class McpAuthMiddleware:
                 config, scope_header(scope, b"authorization"), client_ip=ip
             )
         except AuthFailure as failure:
+            if started:
+                tracing.record_failed_authentication(_trace_headers(scope), started, failure.error)
             raise failure.with_challenge(
                 unauthorized_challenge(tenant, failure.error, failure.description)
             ) from None
-        await self.inner(
-            dict(scope, tenant=tenant, principal=principal, client_ip=ip), receive, send
-        )
+        inner_scope = dict(scope, tenant=tenant, principal=principal, client_ip=ip)
+        if started:  # the request's span records it once the message is read
+            inner_scope["trace.auth"] = (started, tracing.now_ns(), principal.auth_method.value)
+        await self.inner(inner_scope, receive, send)
+
+
+def _trace_headers(scope: Scope) -> dict[str, str]:
+    return {
+        name: value
+        for name in ("traceparent", "tracestate")
+        if (value := scope_header(scope, name.encode())) is not None
+    }
