@@ -45,11 +45,12 @@ class SqlParamsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         sql = getattr(record, "sql", None)
         if isinstance(sql, str):
-            record.sql = _SQL_LITERAL.sub("'?'", sql)
+            shape = _SQL_LITERAL.sub("'?'", sql)
+            record.sql = shape
             record.params = REDACTED
             if isinstance(record.args, tuple) and len(record.args) == 4:
                 duration, _sql, _params, alias = record.args
-                record.args = (duration, record.sql, REDACTED, alias)
+                record.args = (duration, shape, REDACTED, alias)
         return True
 
 

@@ -37,7 +37,7 @@ def outcome_of_result(result: dict[str, Any]) -> str:
 
 
 class Observed:
-    __slots__ = ("tenant", "started", "era", "method", "tool", "outcome", "stream")
+    __slots__ = ("era", "method", "outcome", "started", "stream", "tenant", "tool")
 
     def __init__(self, tenant: str, method: str) -> None:
         self.tenant = tenant

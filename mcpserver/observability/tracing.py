@@ -66,6 +66,12 @@ def disable() -> None:
     _tracer = _provider = None
 
 
+def _live() -> trace.Tracer:
+    if _tracer is None:  # turned off between the check and the span: nothing to record into
+        return trace.NoOpTracer()
+    return _tracer
+
+
 def now_ns() -> int:
     return time.time_ns()
 
@@ -91,13 +97,13 @@ def span(name: str, attributes: Mapping[str, Any] | None = None) -> AbstractCont
 def _request(
     name: str, parent: Any, start_ns: int | None, attributes: Mapping[str, Any], auth: Any
 ) -> Iterator[Any]:
-    assert _tracer is not None
-    root = _tracer.start_span(
+    tracer = _live()
+    root = tracer.start_span(
         name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes, start_time=start_ns
     )
     if auth is not None:
         started, ended, path = auth
-        child = _tracer.start_span(
+        child = tracer.start_span(
             "mcp.authenticate",
             context=trace.set_span_in_context(root),
             attributes={"mcp.auth.path": path},
@@ -141,14 +147,14 @@ def record_failed_authentication(
 
 @contextmanager
 def _outbound(method: str, url: str, headers: dict[str, str]) -> Iterator[dict[str, str]]:
-    assert _tracer is not None
+    tracer = _live()
     parts = urlsplit(url)
     attributes = {
         "http.request.method": method,
         "server.address": parts.hostname or "",
         "url.path": parts.path,  # never the query: it may carry a secret
     }
-    with _tracer.start_as_current_span(
+    with tracer.start_as_current_span(
         f"{method} {parts.hostname}", kind=trace.SpanKind.CLIENT, attributes=attributes
     ):
         carrier = dict(headers)

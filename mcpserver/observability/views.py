@@ -35,7 +35,9 @@ _LIVE_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
 
 
 @lru_cache(maxsize=1)
-def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _networks(
+    allowed: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(net, strict=False) for net in allowed)
 
 

@@ -106,7 +106,9 @@ class RedisStream:
             if not first:
                 return 0.0
             seconds, micros = client.time()
-        added_ms = int(first[0][0].split(b"-")[0])
+        entry_id = first[0][0]
+        text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        added_ms = int(text.split("-")[0])
         return max(0.0, seconds + micros / 1e6 - added_ms / 1000)
 
 

@@ -75,7 +75,7 @@ def workers(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Cluster, Path
     cluster.manage("migrate", "--noinput", "-v", "0")
     env = {**cluster.env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}
     log = (tmp / "server.log").open("ab")
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--port", str(port), "--workers", "2",
          "--lifespan", "off", "--log-level", "warning", "mcpserver.asgi:application"],
         cwd=ROOT, env=env, stdout=log, stderr=log,
@@ -117,7 +117,9 @@ def _run_scenario(base: str, cluster: Cluster, multiproc: Path, idp: LoopbackIdP
     assert status == 200
 
     with ThreadPoolExecutor(4) as pool:  # separate connections: both workers serve some
-        codes = list(pool.map(lambda _: post(url, key, "tools/call", {"name": "whoami"}), range(12)))
+        codes = list(
+            pool.map(lambda _: post(url, key, "tools/call", {"name": "whoami"}), range(12))
+        )
     assert codes == [200] * 12
     assert post(url, f"mcpk_{secrets.token_urlsafe(32)}", "tools/list", {}) == 401
     token = idp.token(idp.keys[0], audience=url)
@@ -138,7 +140,10 @@ def _run_scenario(base: str, cluster: Cluster, multiproc: Path, idp: LoopbackIdP
         ("mcp_requests_total", (("outcome", "ok"), *call.items())): 12,
         ("mcp_request_duration_seconds_count", (("method", "tools/call"), ("tool", "whoami"))): 12,
         ("mcp_authentications_total", (("tenant", "metered"), ("result", "invalid_token"))): 1,
-        ("mcp_authentications_total", (("tenant", "metered"), ("path", "jwt"), ("result", "ok"))): 1,
+        (
+            "mcp_authentications_total",
+            (("tenant", "metered"), ("path", "jwt"), ("result", "ok")),
+        ): 1,
         ("mcp_ratelimit_refusals_total", (("tenant", "metered"), ("scope", "credential"))): refused,
         ("mcp_requests_total", (("tenant", "metered"), ("outcome", "rate_limited"))): refused,
         ("mcp_jwks_fetches_total", ()): 1,
@@ -156,10 +161,24 @@ def _run_scenario(base: str, cluster: Cluster, multiproc: Path, idp: LoopbackIdP
             break
         time.sleep(0.3)
     assert not wrong, wrong
-    assert re.search(r'mcp_jwks_last_fetch_timestamp_seconds\{issuer="[^"]+"\} 1\.\d+e\+09', texts[0])
+    assert re.search(
+        r'mcp_jwks_last_fetch_timestamp_seconds\{issuer="[^"]+"\} 1\.\d+e\+09', texts[0]
+    )
     assert key not in texts[0] and "user-1" not in texts[0]
     # Two worker processes wrote their values (one file per process and kind).
-    assert len({name.rsplit("_", 1)[1] for name in os.listdir(multiproc) if name.startswith("counter_")}) >= 2
+    assert (
+        len(
+            {
+                name.rsplit("_", 1)[1]
+                for name in os.listdir(multiproc)
+                if name.startswith("counter_")
+            }
+        )
+        >= 2
+    )
     # The guard: a caller that is not loopback (forwarded by a proxy) needs the token.
     assert scrape(base, **{"x-forwarded-for": "203.0.113.7"})[0] == 403
-    assert scrape(base, **{"x-forwarded-for": "203.0.113.7", "authorization": f"Bearer {TOKEN}"})[0] == 200
+    assert (
+        scrape(base, **{"x-forwarded-for": "203.0.113.7", "authorization": f"Bearer {TOKEN}"})[0]
+        == 200
+    )

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.test import Client, override_settings
@@ -19,7 +17,7 @@ TOKEN = "metrics-token-for-tests-0123456789"
 
 
 def scrape(**headers: str) -> tuple[int, str]:
-    response = Client(**headers).get("/metrics")
+    response = Client().get("/metrics", **headers)  # type: ignore[arg-type]
     return response.status_code, response.content.decode()
 
 
@@ -75,14 +73,18 @@ def test_requests_authentications_and_refusals_are_counted(endpoint: Endpoint) -
 
     tool = {"tenant": "acme", "era": "stateless", "method": "tools/call"}
     assert moved("mcp_requests_total", **tool, tool="whoami", outcome="ok") == 1
-    assert moved("mcp_requests_total", **tool, tool="test_error_handling", outcome="tool_error") == 1
+    assert (
+        moved("mcp_requests_total", **tool, tool="test_error_handling", outcome="tool_error") == 1
+    )
     # An unknown tool is an error, and its name never becomes a label.
     assert moved("mcp_requests_total", **tool, tool="-", outcome="error") == 1
     assert "no-such-tool-x1" not in after
     timed = {"era": "stateless", "method": "tools/call", "tool": "whoami", "outcome": "ok"}
     assert moved("mcp_request_duration_seconds_count", **timed) == 1
     assert moved("mcp_authentications_total", tenant="acme", result="ok") == 3
-    failed = moved("mcp_authentications_total", tenant="acme", path="api_key", result="invalid_token")
+    failed = moved(
+        "mcp_authentications_total", tenant="acme", path="api_key", result="invalid_token"
+    )
     assert failed == 1
     paths = set(re.findall(r'mcp_authentications_total\{path="(\w+)"', after))
     assert paths <= {"none", "process", "shared", "api_key", "jwt"}

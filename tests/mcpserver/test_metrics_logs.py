@@ -50,7 +50,8 @@ def debug_log() -> Iterator[io.StringIO]:
 
 
 def _json_options() -> dict[str, Any]:
-    options = dict(settings.LOGGING["formatters"]["json"])
+    logging_config: Any = settings.LOGGING
+    options = dict(logging_config["formatters"]["json"])
     options.pop("()")
     return options
 

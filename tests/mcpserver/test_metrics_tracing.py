@@ -4,6 +4,7 @@ one trace, a client's ``traceparent`` in ``_meta`` continued, and nothing made w
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -25,12 +26,18 @@ def spans() -> Iterator[InMemorySpanExporter]:
     tracing.disable()
 
 
-def test_a_traceparent_in_meta_is_continued(endpoint: Endpoint, spans: InMemorySpanExporter) -> None:
+def test_a_traceparent_in_meta_is_continued(
+    endpoint: Endpoint, spans: InMemorySpanExporter
+) -> None:
     meta = {"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"}
     response = endpoint.modern("tools/call", {"name": "whoami", "_meta": meta})
     assert response.status == 200
-    by_name = {span.name: span for span in spans.get_finished_spans()}
-    root, auth, tool = by_name["mcp tools/call"], by_name["mcp.authenticate"], by_name["mcp.tool_call"]
+    by_name: dict[str, Any] = {span.name: span for span in spans.get_finished_spans()}
+    root, auth, tool = (
+        by_name["mcp tools/call"],
+        by_name["mcp.authenticate"],
+        by_name["mcp.tool_call"],
+    )
     assert {format(s.context.trace_id, "032x") for s in (root, auth, tool)} == {CLIENT_TRACE}
     assert format(root.parent.span_id, "016x") == CLIENT_SPAN
     assert auth.parent.span_id == root.context.span_id == tool.parent.span_id
@@ -39,7 +46,9 @@ def test_a_traceparent_in_meta_is_continued(endpoint: Endpoint, spans: InMemoryS
     assert auth.start_time <= auth.end_time <= tool.start_time
 
 
-def test_without_a_traceparent_a_trace_starts_here(endpoint: Endpoint, spans: InMemorySpanExporter) -> None:
+def test_without_a_traceparent_a_trace_starts_here(
+    endpoint: Endpoint, spans: InMemorySpanExporter
+) -> None:
     assert endpoint.modern("tools/list").status == 200
     (root,) = [s for s in spans.get_finished_spans() if s.name == "mcp tools/list"]
     assert root.parent is None
