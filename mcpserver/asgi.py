@@ -25,11 +25,35 @@ if _errors:
         "The server refuses to start:\n" + "\n".join(str(message) for message in _errors)
     )
 
+import asyncio  # noqa: E402
+import threading  # noqa: E402
+
 from sessions_store.census import start_reporting  # noqa: E402
+
+
+def _outside_any_event_loop(run: object) -> None:
+    """``uvicorn --workers N`` imports this module inside its event loop, where the ORM
+    refuses synchronous calls: the start-up work then runs in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        run()  # type: ignore[operator]
+        return
+    worker = threading.Thread(target=run, name="startup")  # type: ignore[arg-type]
+    worker.start()
+    worker.join()
+
 
 # One log line naming the encrypting and decrypt-only keys (by id), and a report that lets
 # rotate_encryption_key see every running instance's key ring.
-start_reporting()
+_outside_any_event_loop(start_reporting)
+
+from mcpserver.observability import bridge, tracing  # noqa: E402
+
+# Each process copies its own counters into the exported series (see "Metrics" in README),
+# and exports spans only when an OTLP endpoint is configured.
+bridge.start()
+tracing.configure()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -149,6 +149,14 @@ DEFAULTS: dict[str, Any] = {
     # Tests only, like CELERY_TASK_ALWAYS_EAGER: the request writes its record itself (in the
     # database thread), inside the test's transaction.
     "AUDIT_WRITE_INLINE": False,
+    # --- Observability (mcpserver.observability) ---
+    # /metrics answers loopback callers, callers from these CIDR networks, and any caller
+    # presenting METRICS_TOKEN as a Bearer credential (None: no token accepted).
+    "METRICS_ALLOW": [],
+    "METRICS_TOKEN": None,
+    # Seconds between copies of each process's own counters (store, JWKS, rate limiter,
+    # audit queue, open streams) into the exported series.
+    "METRICS_FLUSH_INTERVAL": 5.0,
 }
 
 

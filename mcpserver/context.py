@@ -1,4 +1,5 @@
-"""Per-request context (request id, client address) shared by logging and the audit log."""
+"""Per-request context (request id, tenant, principal, client address) shared by logging and
+the audit log."""
 
 import ipaddress
 import itertools
@@ -11,6 +12,10 @@ from typing import Any
 from mcpserver.conf import mcp_settings
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# The tenant's slug and a name for the principal (an API key's public id, or the identity
+# provider's subject), set once authentication has decided: on every log line of the request.
+tenant_var: ContextVar[str] = ContextVar("tenant", default="-")
+principal_var: ContextVar[str] = ContextVar("principal", default="-")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

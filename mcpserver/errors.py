@@ -232,6 +232,7 @@ class RateLimited(McpError):
             data={"retryAfter": retry_after, "limit": limit, "scope": scope},
         )
         self.retry_after = retry_after
+        self.scope = scope
 
     def headers(self) -> Headers:
         return [(b"retry-after", str(self.retry_after).encode()), *super().headers()]
@@ -287,6 +288,15 @@ class OriginNotAllowed(HttpRefusal):
     http_status = 403
     error = "forbidden"
     default_message = "Origin not allowed."
+
+
+class MetricsForbidden(HttpRefusal):
+    """/metrics from a caller neither on loopback, nor in MCP_METRICS_ALLOW, nor holding the
+    metrics token: one answer for all three, so it tells nothing about the token."""
+
+    http_status = 403
+    error = "forbidden"
+    default_message = "Metrics are not available to this caller."
 
 
 class TenantNotFound(HttpRefusal):

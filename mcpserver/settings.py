@@ -201,6 +201,9 @@ MCP_SERVER: dict[str, Any] = {
     "PUBLIC_URL": env_str("MCP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     "ENCRYPTION_KEYS": env_list("MCP_ENCRYPTION_KEYS"),
     "ALLOWED_ORIGINS": env_list("MCP_ALLOWED_ORIGINS"),
+    # /metrics: loopback callers, these networks, or this Bearer token (README, "Metrics").
+    "METRICS_ALLOW": env_list("MCP_METRICS_ALLOW"),
+    "METRICS_TOKEN": env_str("MCP_METRICS_TOKEN") or None,
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):
@@ -213,17 +216,26 @@ LOG_FORMAT = env_str("LOG_FORMAT", "console" if DEBUG else "json").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "mcpserver.logging.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "mcpserver.logging.RequestContextFilter"},
+        "sql_params": {"()": "mcpserver.logging.SqlParamsFilter"},
+    },
     "formatters": {
         # Both redact anything shaped like a credential from the finished line.
         "json": {
             "()": "mcpserver.logging.RedactingJsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "fmt": (
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s"
+                " %(principal)s"
+            ),
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
         "console": {
             "()": "mcpserver.logging.RedactingFormatter",
-            "fmt": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+            "fmt": (
+                "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s %(tenant)s %(principal)s]"
+                " %(message)s"
+            ),
         },
     },
     "handlers": {
@@ -245,5 +257,8 @@ LOGGING = {
         # At DEBUG the template engine logs failed variable lookups with the whole context,
         # which on the "API key created" page holds the raw key: never below INFO.
         "django.template": {"level": "INFO"},
+        # At DEBUG every statement is logged: its shape only, never a value (a digest, a
+        # sealed secret, a user's input).
+        "django.db.backends": {"filters": ["sql_params"]},
     },
 }

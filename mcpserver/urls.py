@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from mcpserver import health, pages
+from mcpserver.observability.views import metrics
 from tenants.auth.probes import no_authorization_server
 from tenants.auth.views import protected_resource_metadata
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", pages.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # A browser opening a tenant's endpoint (mcpserver.asgi sends only those visits here).
     path("mcp/<slug:slug>", pages.endpoint_page, name="endpoint-page"),

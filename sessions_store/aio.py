@@ -66,6 +66,10 @@ class AsyncStore:
         # Redis: the pool is thread-safe, so calls need not queue behind ORM work.
         return await sync_to_async(func, thread_sensitive=False)(*args, **kwargs)
 
+    def held_in_process(self, key: str) -> bool:
+        """Whether ``key`` would be answered from the process tier now (no Redis call)."""
+        return self.cache.get(entry_name(key)) is not None
+
     async def aget(self, key: str, *, strict: bool = False) -> bytes | None:
         # A process-tier hit costs microseconds: answer it on the loop, no thread hop. A
         # shared-tier read uses the backend's own async client where it has one (redis.asyncio

@@ -130,6 +130,13 @@ class Journal:
                 break
         return total
 
+    def depth(self) -> tuple[int, int, float]:
+        """For the metrics: records in this process's queue, entries in the shared stream
+        and the age in seconds of its oldest. Raises when Redis does."""
+        if self.stream is None:
+            return self._queue.qsize(), 0, 0.0
+        return self._queue.qsize(), self.stream.backlog(), self.stream.oldest_age()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the in-process queue has reached the sink; False on timeout."""
         deadline = time.monotonic() + timeout

@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx2
 
 from mcpserver.conf import mcp_settings
+from mcpserver.observability import tracing
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -233,7 +234,20 @@ def request(
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
 ) -> OutboundResponse:
-    """Blocking: run it in a thread from async code (or use ``arequest``)."""
+    """Blocking: run it in a thread from async code (or use ``arequest``). Traced as a client
+    span when tracing is on, ``traceparent`` sent along."""
+    with tracing.outbound(method, url, headers or {}) as sent:
+        return _request(method, url, policy=policy, headers=sent, content=content)
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    headers: dict[str, str],
+    content: bytes | None,
+) -> OutboundResponse:
     with httpx2.Client(**_client_options(policy)) as client:
         for hops in range(policy.max_redirects + 1):
             address = _resolve(url, policy)
@@ -266,6 +280,18 @@ async def arequest(
     content: bytes | None = None,
 ) -> OutboundResponse:
     """The same as ``request``, on the running event loop."""
+    with tracing.outbound(method, url, headers or {}) as sent:
+        return await _arequest(method, url, policy=policy, headers=sent, content=content)
+
+
+async def _arequest(
+    method: str,
+    url: str,
+    *,
+    policy: OutboundPolicy,
+    headers: dict[str, str],
+    content: bytes | None,
+) -> OutboundResponse:
     async with httpx2.AsyncClient(**_client_options(policy)) as client:
         for hops in range(policy.max_redirects + 1):
             address = await _aresolve(url, policy)

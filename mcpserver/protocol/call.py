@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcpserver.eras import META_CAPABILITIES, META_LOG_LEVEL, Era
+from mcpserver.observability.requests import Observed
 from mcpserver.protocol.jsonrpc import Message
 from tenants.principal import Principal
 from tenants.snapshots import TenantView
@@ -34,6 +35,8 @@ class Call:
     session: dict[str, Any] | None = None
     notify: Notify = _drop
     ask: Ask | None = None
+    # The request's metrics (None over stdio).
+    observed: Observed | None = None
 
     def __post_init__(self) -> None:
         self.params: dict[str, Any] = self.message.params or {}

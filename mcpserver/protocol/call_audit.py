@@ -16,6 +16,7 @@ from typing import Any
 from mcpserver.context import request_id_var
 from mcpserver.eras import META_CLIENT_INFO, META_VERSION
 from mcpserver.errors import McpError
+from mcpserver.observability import tracing
 from mcpserver.protocol.call import Call
 from tenants.toolaudit import Result, ToolCallRecord, submit
 
@@ -74,7 +75,8 @@ async def _build_and_submit(
 async def audited(call: Call, run: Callable[[Call], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     started = time.monotonic()
     try:
-        answer = await run(call)
+        with tracing.span("mcp.tool_call", {"mcp.tool.name": str(call.params.get("name"))}):
+            answer = await run(call)
     except Exception as exc:
         await _submit(call, started, *_of_error(exc))
         raise

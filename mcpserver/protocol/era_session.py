@@ -20,6 +20,7 @@ from mcpserver.errors import (
     SessionNotFound,
     SessionRequired,
 )
+from mcpserver.observability.series import observe_legacy_session
 from mcpserver.protocol import dispatcher, relay, sessions, streams
 from mcpserver.protocol.answering import notifier, run
 from mcpserver.protocol.http import Exchange
@@ -107,6 +108,7 @@ async def _initialize(exchange: Exchange, message: Message) -> None:
         ),
         strict=True,
     )
+    observe_legacy_session(tenant=exchange.tenant.slug, event="created")
     await exchange.respond(
         200, result_message(message.id, result), [(b"mcp-session-id", session_id.encode())]
     )
@@ -117,6 +119,7 @@ async def get(exchange: Exchange) -> None:
         raise MethodNotAllowed("POST")
     if not exchange.accepts("text/event-stream"):
         raise NotAcceptable()
+    exchange.observed.message(Era.SESSION.value, "stream")
     session_id, _session_state = await _session(exchange)
     tenant_id = exchange.tenant_id
     replay: list[bytes] = []
@@ -144,4 +147,5 @@ async def delete(exchange: Exchange) -> None:
     if await sessions.load(exchange.tenant_id, session_id, exchange.principal) is None:
         raise SessionNotFound()
     await sessions.end(exchange.tenant_id, session_id)
+    observe_legacy_session(tenant=exchange.tenant.slug, event="ended")
     await exchange.respond(204)

@@ -10,6 +10,7 @@ from typing import Any
 
 from mcpserver.eras import Era
 from mcpserver.errors import Headers
+from mcpserver.observability.requests import Observed
 from mcpserver.protocol.call import Call
 from mcpserver.protocol.jsonrpc import Message, RequestId, dumps
 from mcpserver.protocol.translator import answer
@@ -37,6 +38,9 @@ PROTOCOL_HEADERS = frozenset(
         b"mcp-name",
         b"mcp-session-id",
         b"last-event-id",
+        # W3C trace context, continued when tracing is on (mcpserver.observability.tracing).
+        b"traceparent",
+        b"tracestate",
     }
 )
 
@@ -91,6 +95,8 @@ class Exchange:
         self.tenant_id: int = self.tenant.id
         self.toolsets: tuple[str, ...] = self.tenant.enabled_toolsets
         self.client_ip: str | None = scope.get("client_ip")
+        # The metrics' view of this request (mcpserver.observability.requests).
+        self.observed = Observed(self.tenant.slug, str(scope.get("method", "")))
 
     def call(self, message: Message, era: Era, **extra: Any) -> Call:
         """The dispatcher's view of this exchange for ``message``."""
@@ -101,6 +107,7 @@ class Exchange:
             era=era,
             message=message,
             client_ip=self.client_ip,
+            observed=self.observed,
             **extra,
         )
 
@@ -116,4 +123,5 @@ class Exchange:
     async def fail(
         self, exc: BaseException, ident: RequestId | None = None, *, era: Era | None = None
     ) -> None:
+        self.observed.failed(exc)
         await send_error(self.send, exc, ident, era=era)

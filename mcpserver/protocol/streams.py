@@ -71,6 +71,7 @@ async def relay_announcements(exchange: Exchange, first: list[bytes], deliver: D
     """
     stream = await streamslots.open_tenant_stream(exchange.tenant_id)
     exchange.on_stream()
+    exchange.observed.stream = True  # counted when it ends, never timed
     try:
         await start_stream(exchange.send)
         for chunk in first:

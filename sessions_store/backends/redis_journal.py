@@ -117,6 +117,20 @@ class RedisStream:
         with self.backend.guarded():
             return int(self.backend.client.xlen(self.name))
 
+    def oldest_age(self) -> float:
+        """Seconds since the oldest entry still in the stream was appended (0 when empty):
+        an entry id starts with Redis's clock in milliseconds when it was added."""
+        with self.backend.guarded():
+            client = self.backend.client
+            first = client.xrange(self.name, count=1)
+            if not first:
+                return 0.0
+            seconds, micros = client.time()
+        entry_id = first[0][0]
+        text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        added_ms = int(text.split("-")[0])
+        return max(0.0, seconds + micros / 1e6 - added_ms / 1000)
+
 
 def _entries(reply: object) -> list[tuple[bytes, bytes | None]]:
     # XREADGROUP answers [[stream, [(id, fields), ...]]] (RESP2) or None.

@@ -3,7 +3,7 @@
 The order is the cheap one first: the cached principal (process tier, then the encrypted
 shared tier) under the tenant and the credential's SHA-256; then either the API key lookup or
 full JWT validation against the tenant's enabled identity providers, whose result is cached
-for next time.
+for next time. Every outcome is counted by the path it took (``mcp_authentications_total``).
 """
 
 import hashlib
@@ -13,6 +13,7 @@ from typing import Any
 
 from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
+from mcpserver.observability.series import observe_authentication
 from tenants import key_material
 from tenants.auth import apikeys, auditing, jwks, jwtkit, ledger, tokencache
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
@@ -103,24 +104,36 @@ async def authenticate(
 ) -> Principal:
     """The principal behind ``authorization`` at this tenant, or an ``AuthFailure``."""
     tenant = config.tenant
+    path = "none"  # which path decided: none (no usable header), process, shared, api_key, jwt
     try:
         token = bearer_token(authorization)
         fingerprint = hashlib.sha256(token.encode()).hexdigest()
         # Read before the database is: a stamp never claims more than validation saw.
         view = await ledger.current_view()
+        path = "process" if tokencache.held_in_process(tenant.pk, fingerprint) else "shared"
         principal = await tokencache.lookup(
             tenant_id=tenant.pk, tenant_slug=tenant.slug, fingerprint=fingerprint, view=view
         )
         if principal is None:
+            path = _path_for(token)
             principal = await _validate(config, token, fingerprint, view)
     except (MissingCredential, InvalidCredentialRequest, InvalidToken) as failure:
+        result = "missing" if isinstance(failure, MissingCredential) else failure.error
+        observe_authentication(tenant=tenant.slug, path=path, result=result)
         if not isinstance(failure, MissingCredential):
             auditing.failure(tenant=tenant, client_ip=client_ip, failure=failure)
         raise
+    observe_authentication(tenant=tenant.slug, path=path, result="ok")
     if principal.auth_method is AuthMethod.API_KEY:
         apikeys.touch(principal.credential_id)
     auditing.first_use(tenant=tenant, principal=principal, client_ip=client_ip)
     return principal
+
+
+def _path_for(token: str) -> str:
+    if key_material.looks_like_api_key(token):
+        return "api_key"
+    return "jwt" if jwtkit.looks_like_jwt(token) else "none"
 
 
 async def _validate(

@@ -85,7 +85,8 @@ class KeySet:
 
 
 # Counts network fetches of JWKS documents in this process (the benchmark shows it stays 0
-# while warm).
+# while warm), their failures, discoveries and refetches skipped for the cooldown; exported
+# as mcp_jwks_* by mcpserver.observability.
 stats = process_state.counter("jwks.stats")
 
 _process: dict[int, KeySet] = process_state.cache("jwks.keysets")
@@ -93,6 +94,14 @@ _rechecked_at: dict[int, float] = process_state.cache("jwks.rechecked_at")
 _last_attempt: dict[int, float] = process_state.cache("jwks.last_attempt")
 _failed_at: dict[int, float] = process_state.cache("jwks.failed_at")
 _inflight: dict[tuple[int, int], asyncio.Task[KeySet | None]] = process_state.cache("jwks.inflight")
+
+
+def fetch_times() -> dict[str, float]:
+    """When the keys this process holds were fetched (Unix time), by issuer."""
+    times: dict[str, float] = {}
+    for keyset in list(_process.values()):
+        times[keyset.issuer] = max(times.get(keyset.issuer, 0.0), keyset.fetched_at)
+    return times
 
 
 def store_key(provider_id: int) -> str:
@@ -157,6 +166,14 @@ def discover_jwks_uri(issuer: str, *, policy: OutboundPolicy) -> str:
 
 def fetch(provider: ProviderConfig) -> KeySet:
     """Fetch the provider's keys from the network (blocking). Raises JwksError."""
+    try:
+        return _fetch(provider)
+    except JwksError:
+        stats["fetch_failures"] += 1
+        raise
+
+
+def _fetch(provider: ProviderConfig) -> KeySet:
     policy = policy_for(provider)
     jwks_uri = provider.jwks_uri or discover_jwks_uri(provider.issuer, policy=policy)
     stats["fetches"] += 1
@@ -235,6 +252,7 @@ async def _fetch_and_share(provider: ProviderConfig, *, cold: bool) -> KeySet | 
     # After a failure, wait a cooldown before trying again (the provider may be down).
     last = (_failed_at if cold else _last_attempt).get(provider.id, -cooldown)
     if now - last < cooldown:
+        stats["cooldown_refusals"] += 1
         return None
     if not cold:
         # One refetch per provider per cooldown across every instance.

@@ -13,11 +13,13 @@ from urllib.parse import parse_qsl
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
-from mcpserver.context import scope_header
+from mcpserver.context import principal_var, scope_header, tenant_var
 from mcpserver.errors import AuthFailure, InvalidCredentialRequest, TenantNotFound
+from mcpserver.observability import tracing
 from tenants.auth import auditing, tenantcache
 from tenants.auth.authenticator import authenticate
 from tenants.auth.challenges import unauthorized_challenge
+from tenants.principal import AuthMethod, Principal
 
 Scope = dict[str, Any]
 
@@ -49,10 +51,19 @@ class McpAuthMiddleware:
         if config is None:
             raise TenantNotFound()
         tenant = config.tenant
+        tenant_token = tenant_var.set(tenant.slug)
+        try:
+            await self._authenticated(scope, receive, send, config)
+        finally:
+            tenant_var.reset(tenant_token)
+
+    async def _authenticated(self, scope: Scope, receive: Any, send: Any, config: Any) -> None:
+        tenant = config.tenant
         client = scope.get("client") or (None, None)
         ip = trusted_client_ip(
             peer=client[0], forwarded_for=scope_header(scope, b"x-forwarded-for")
         )
+        started = tracing.now_ns() if tracing.enabled() else 0
         try:
             if _credential_in_query(scope.get("query_string", b"")):
                 refused = InvalidCredentialRequest(
@@ -65,9 +76,31 @@ class McpAuthMiddleware:
                 config, scope_header(scope, b"authorization"), client_ip=ip
             )
         except AuthFailure as failure:
+            if started:
+                tracing.record_failed_authentication(_trace_headers(scope), started, failure.error)
             raise failure.with_challenge(
                 unauthorized_challenge(tenant, failure.error, failure.description)
             ) from None
-        await self.inner(
-            dict(scope, tenant=tenant, principal=principal, client_ip=ip), receive, send
-        )
+        inner_scope = dict(scope, tenant=tenant, principal=principal, client_ip=ip)
+        if started:  # the request's span records it once the message is read
+            inner_scope["trace.auth"] = (started, tracing.now_ns(), principal.auth_method.value)
+        principal_token = principal_var.set(principal_name(principal))
+        try:
+            await self.inner(inner_scope, receive, send)
+        finally:
+            principal_var.reset(principal_token)
+
+
+def principal_name(principal: Principal) -> str:
+    """For log lines: the API key's public id, or ``jwt:`` and the token's subject."""
+    if principal.auth_method is AuthMethod.API_KEY:
+        return principal.credential_id
+    return f"{principal.auth_method.value}:{principal.subject}"[:128]
+
+
+def _trace_headers(scope: Scope) -> dict[str, str]:
+    return {
+        name: value
+        for name in ("traceparent", "tracestate")
+        if (value := scope_header(scope, name.encode())) is not None
+    }

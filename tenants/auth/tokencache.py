@@ -25,6 +25,11 @@ def cache_key(tenant_id: int, fingerprint: str) -> str:
     return f"auth:{tenant_id}:{fingerprint}"
 
 
+def held_in_process(tenant_id: int, fingerprint: str) -> bool:
+    """Whether a lookup would be answered by the process tier (for the metrics' path label)."""
+    return get_store().held_in_process(cache_key(tenant_id, fingerprint))
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
     principal: Principal
