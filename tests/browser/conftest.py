@@ -110,7 +110,9 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod
         assert "Traceback" not in logged, logged
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is running it holds an event loop
+# on the main thread, and every later test that runs one of its own (asyncio.run) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
