@@ -164,6 +164,9 @@ CELERY_TASK_TIME_LIMIT = 300
 # stay above the longest time limit, or a slow job would be handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(env_str("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # Each worker looks for such jobs every 10 s (kombu's default looks only every 100 s,
+    # so a job whose worker died could wait that much longer): one ZRANGE per look.
+    "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
