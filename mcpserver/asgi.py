@@ -7,10 +7,13 @@ idle connections closed, credentials kept out of its access log), so the plain d
 command is safe; under uvicorn they are inert.
 """
 
+import asyncio
 import gc
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpserver.settings")
 
@@ -27,9 +30,23 @@ if _errors:
 
 from sessions_store.census import start_reporting  # noqa: E402
 
+
+def _report_key_ring() -> None:
+    start_reporting()
+    connections.close_all()  # this thread's connection only
+
+
 # One log line naming the encrypting and decrypt-only keys (by id), and a report that lets
-# rotate_encryption_key see every running instance's key ring.
-start_reporting()
+# rotate_encryption_key see every running instance's key ring. `uvicorn --workers N` imports
+# this module inside each worker's running event loop, where Django refuses ORM calls: the
+# report is then made from a thread, and the import waits for it.
+try:
+    asyncio.get_running_loop()
+except RuntimeError:
+    start_reporting()
+else:
+    with ThreadPoolExecutor(max_workers=1) as _pool:
+        _pool.submit(_report_key_ring).result()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
