@@ -28,6 +28,10 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (
     else secrets.token_urlsafe(50)
 )
 
+# Rotating the secret key without logging admins out: the old key here until sessions made
+# with it have expired (docs/deploy.md, "Rotating keys").
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
