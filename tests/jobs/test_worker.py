@@ -21,7 +21,7 @@ from tenants.models import AuditLog, IdentityProvider, Tenant
 from tenants.tasks import refresh_provider_jwks, trim_audit
 from tests.jobs.helpers import old_rows
 from tests.jobs.stub import JwksStub
-from tests.jobs.workers import Jobs, broker_url, wait_for
+from tests.jobs.workers import Jobs, broker_url, reset_connections, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,12 +33,14 @@ def broker(redis_url: str) -> Iterator[str]:
     url = broker_url(redis_url)
     saved = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url, app.conf.task_always_eager = url, False
+    reset_connections(app)
     with app.connection_for_write() as conn:  # a queue left by another test is not ours
         conn.default_channel.client.delete("celery", "unacked", "unacked_index")
     try:
         yield url
     finally:
         app.conf.broker_url, app.conf.task_always_eager = saved
+        reset_connections(app)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -23,6 +24,13 @@ def broker_url(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
         return "redis+socket://" + redis_url.removeprefix("unix://")
     return redis_url
+
+
+def reset_connections(app: Any) -> None:
+    """Drop the app's connection and producer pools, made for whichever broker was configured
+    when a task was first sent in this process (the eager tests' memory://), as a fork does."""
+    app._pool = None  # kombu keeps the pool itself for the next user of that broker
+    app.amqp._producer_pool = None
 
 
 class Jobs:
