@@ -66,6 +66,8 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
 # SQLite first, then the same suite on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services),
 # less the tests that start servers on a database of their own (marked own_database).

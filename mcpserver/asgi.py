@@ -7,10 +7,12 @@ idle connections closed, credentials kept out of its access log), so the plain d
 command is safe; under uvicorn they are inert.
 """
 
+import asyncio
 import gc
 import os
 
 from django.core.asgi import get_asgi_application
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpserver.settings")
 
@@ -25,7 +27,6 @@ if _errors:
         "The server refuses to start:\n" + "\n".join(str(message) for message in _errors)
     )
 
-import asyncio  # noqa: E402
 import threading  # noqa: E402
 
 from sessions_store.census import start_reporting  # noqa: E402
@@ -39,7 +40,12 @@ def _outside_any_event_loop(run: object) -> None:
     except RuntimeError:
         run()  # type: ignore[operator]
         return
-    worker = threading.Thread(target=run, name="startup")  # type: ignore[arg-type]
+
+    def in_thread() -> None:
+        run()  # type: ignore[operator]
+        connections.close_all()  # this thread's connections only
+
+    worker = threading.Thread(target=in_thread, name="startup")
     worker.start()
     worker.join()
 

@@ -146,6 +146,12 @@ DEFAULTS: dict[str, Any] = {
     # Each server process drains the stream in a background thread; off, only the Celery task
     # (tenants.drain_audit) or `manage.py drain_audit` do.
     "AUDIT_DRAIN_IN_PROCESS": True,
+    # --- Background jobs (tenants.tasks, tenants.services.retention) ---
+    # Days the audit log keeps a tenant's rows (a tenant's own setting overrides it), and the
+    # rows without a tenant; None keeps them forever. Trimmed from the start of each hash
+    # chain, AUDIT_TRIM_BATCH rows per transaction, each trim itself audited.
+    "AUDIT_RETENTION_DAYS": 400,
+    "AUDIT_TRIM_BATCH": 5000,
     # Tests only, like CELERY_TASK_ALWAYS_EAGER: the request writes its record itself (in the
     # database thread), inside the test's transaction.
     "AUDIT_WRITE_INLINE": False,

@@ -28,6 +28,10 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (
     else secrets.token_urlsafe(50)
 )
 
+# Rotating the secret key without logging admins out: the old key here until sessions made
+# with it have expired (docs/deploy.md, "Rotating keys").
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
@@ -143,7 +147,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Celery: the broker defaults to REDIS_URL; with neither, tasks run inline (embedded default).
+# Celery: the broker defaults to REDIS_URL; with neither, tasks run inline (embedded default)
+# and the same jobs run from management commands on a schedule (README, "Background jobs").
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not (env_str("CELERY_BROKER_URL") or REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
@@ -151,12 +156,37 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# A job is acknowledged only once it has run: a worker killed mid-job (SIGKILL, OOM, a node
+# lost) leaves it to be delivered again, and every task is idempotent for that reason.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# No job runs away: soft limit (the task may clean up), then the child is killed.
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# An unacknowledged job (its worker died) is delivered again after this many seconds; it must
+# stay above the longest time limit, or a slow job would be handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env_str("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # Each worker looks for such jobs every 10 s (kombu's default looks only every 100 s,
+    # so a job whose worker died could wait that much longer): one ZRANGE per look.
+    "unacked_restore_throttle": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = env_str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / ".tmp" / "celerybeat-schedule")
+)
 # Keep every identity provider's signing keys warm in the shared store (tenants.auth.jwks),
-# and drop expired shared state (the database tables and the indexes kept beside Redis).
+# say when one could not be refreshed for its whole cache lifetime, drop expired shared state,
+# move tool-call records to the database and trim audit rows past each tenant's retention.
 CELERY_BEAT_SCHEDULE = {
     "refresh-jwks": {"task": "tenants.refresh_jwks", "schedule": 3600.0},
+    "check-jwks": {"task": "tenants.check_jwks", "schedule": 900.0},
     "purge-sessions": {"task": "sessions_store.purge_sessions", "schedule": 600.0},
     "drain-audit": {"task": "tenants.drain_audit", "schedule": 60.0},
+    "audit-retention": {"task": "tenants.apply_audit_retention", "schedule": 86400.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -186,15 +216,29 @@ STORAGES = {
 # Serve admin assets straight from the apps when no collectstatic has run (make run).
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Security headers and cookies. TLS is terminated in front of the server in production.
+# Security headers and cookies. TLS is terminated in front of the server in production, by a
+# proxy that sets X-Forwarded-Proto; `manage.py check --deploy` is clean with these defaults.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# Plain-http requests to Django's pages redirected to https: set DJANGO_SECURE_SSL_REDIRECT=1
+# where every request arrives through the TLS proxy (the deployment manifests do). Off by
+# default so a server reached over plain loopback http still answers; the orchestrator's
+# probes come over plain http and are exempt.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Browsers remember to use https only: a year, subdomains included, once it is switched on.
+SECURE_HSTS_SECONDS = int(env_str("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
+# check --deploy warns about a preload-less HSTS; preloading is a decision for the domain's
+# owner (it cannot be undone quickly), so it stays off unless asked for.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # The project's own tunables; read them through mcpserver.conf.mcp_settings.
 MCP_SERVER: dict[str, Any] = {

@@ -128,40 +128,54 @@ class Verdict:
     rows: int
     head_digest: str
     broken: str | None = None  # the first broken link, in words
+    # Rows through this seq were trimmed by retention; the chain is checked from its anchor.
+    trimmed_through: int = 0
 
     @property
     def intact(self) -> bool:
         return self.broken is None
 
 
+def locked_head(tenant_id: int | None) -> AuditChainHead:
+    """The chain's head, locked until the transaction ends (created if missing)."""
+    return _locked_head(chain_of(tenant_id))
+
+
 def verify(tenant_id: int | None) -> Verdict:
-    """Walk one chain from its first row; stop at the first broken link."""
+    """Walk one chain from its first row (or its retention anchor); stop at the first broken
+    link. Rows trimmed by retention are not missing: the anchor holds the last one's digest."""
+    head = AuditChainHead.objects.filter(chain=chain_of(tenant_id)).first()
+    anchor_seq = head.anchor_seq if head else 0
+    anchor = (head.anchor_digest or GENESIS) if head and anchor_seq else GENESIS
     mine = Q(tenant__isnull=True) if tenant_id is None else Q(tenant_id=tenant_id)
     rows = AuditLog.objects.filter(mine).order_by("seq", "id")
-    expected_seq, prev = 0, GENESIS
+    expected_seq, prev = anchor_seq, anchor
+
+    def verdict(broken: str | None = None, *, upto: int) -> Verdict:
+        return Verdict(upto - anchor_seq, prev, broken, trimmed_through=anchor_seq)
+
     for row in rows.iterator(chunk_size=2000):
         expected_seq += 1
         where = f"row id {row.pk} at seq {row.seq}"
         if row.seq < expected_seq:
-            return Verdict(expected_seq - 1, prev, f"{where}: inserted (seq {row.seq} is taken)")
+            return verdict(f"{where}: inserted (seq {row.seq} is taken)", upto=expected_seq - 1)
         if row.seq > expected_seq:
             missing = f"seq {expected_seq}" + (
                 f"-{row.seq - 1}" if row.seq - 1 > expected_seq else ""
             )
-            return Verdict(expected_seq - 1, prev, f"{missing} removed (next is {where})")
+            return verdict(f"{missing} removed (next is {where})", upto=expected_seq - 1)
         if row.prev_digest != prev:
-            return Verdict(
-                expected_seq - 1, prev, f"{where}: does not link to the row before (inserted?)"
+            return verdict(
+                f"{where}: does not link to the row before (inserted?)", upto=expected_seq - 1
             )
         if row.digest != row_digest(row, prev):
-            return Verdict(expected_seq - 1, prev, f"{where}: changed (digest does not match)")
+            return verdict(f"{where}: changed (digest does not match)", upto=expected_seq - 1)
         prev = row.digest
-    head = AuditChainHead.objects.filter(chain=chain_of(tenant_id)).first()
     head_seq, head_digest = (head.seq, head.digest or GENESIS) if head else (0, GENESIS)
     if (head_seq, head_digest) != (expected_seq, prev):
         if head_seq > expected_seq:
             problem = f"seq {expected_seq + 1}-{head_seq} removed (the head is at {head_seq})"
         else:
             problem = f"the chain's head is at seq {head_seq}, rows go on to {expected_seq}"
-        return Verdict(expected_seq, prev, problem)
-    return Verdict(expected_seq, prev)
+        return verdict(problem, upto=expected_seq)
+    return verdict(upto=expected_seq)

@@ -6,6 +6,7 @@ Every state change goes through ``tenants.services``; these models only describe
 from typing import Any, ClassVar, NoReturn
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -79,6 +80,15 @@ class Tenant(TenantFacts, models.Model):
         validators=[validators.validate_tool_names],
         help_text="Tools of the enabled sets this tenant's users do not get, by the name "
         "tools/list shows (an upstream server's tools as NAME.tool).",
+    )
+    # Audit rows older than this are trimmed from the start of the tenant's hash chain
+    # (tenants.services.retention); blank follows MCP_SERVER["AUDIT_RETENTION_DAYS"].
+    audit_retention_days = models.PositiveIntegerField(
+        "audit retention (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Days the audit log keeps this tenant's rows; blank for the server's default.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -287,6 +297,10 @@ class AuditChainHead(models.Model):
     chain = models.CharField(max_length=32, unique=True)
     seq = models.BigIntegerField(default=0)
     digest = models.CharField(max_length=64, default="")
+    # Retention trims rows from the chain's start: the last trimmed row's seq and digest,
+    # where verification starts instead of the genesis (0 and "": nothing trimmed).
+    anchor_seq = models.BigIntegerField(default=0)
+    anchor_digest = models.CharField(max_length=64, default="")
 
     def __str__(self) -> str:
         return f"chain {self.chain} at {self.seq}"

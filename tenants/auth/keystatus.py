@@ -8,10 +8,14 @@ path never writes here: a cold fetch while serving is only logged.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
+from mcpserver.conf import mcp_settings
+from tenants import alerts
 from tenants.audit import clean_text
 from tenants.auth import jwks
 from tenants.auth.tenantcache import provider_config
@@ -54,3 +58,35 @@ def refresh_enabled(*, provider_id: int | None = None) -> list[tuple[str, KeyChe
             )
         results.append((f"{provider.tenant.slug} {provider.issuer}", outcome))
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class StaleKeys:
+    provider_id: int
+    label: str
+    age_seconds: float | None  # None: never refreshed
+    error: str
+
+
+def find_stale(*, now: dt.datetime | None = None) -> list[StaleKeys]:
+    """Enabled providers whose keys were not refreshed for longer than ``JWKS_CACHE_TTL``
+    (the shared copy has expired, or is about to), each raised as an alert."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(seconds=float(mcp_settings.JWKS_CACHE_TTL))
+    providers = IdentityProvider.objects.filter(enabled=True, tenant__status="active").filter(
+        Q(keys_refreshed_at__lt=limit) | Q(keys_refreshed_at__isnull=True, created_at__lt=limit)
+    )
+    found = []
+    for provider in providers.select_related("tenant").order_by("pk"):
+        refreshed = provider.keys_refreshed_at
+        age = None if refreshed is None else (now - refreshed).total_seconds()
+        alerts.record_jwks_stale(
+            provider_id=provider.pk,
+            tenant_slug=provider.tenant.slug,
+            issuer=provider.issuer,
+            age_seconds=age,
+            error=provider.keys_error,
+        )
+        label = f"{provider.tenant.slug} {provider.issuer}"
+        found.append(StaleKeys(provider.pk, label, age, provider.keys_error))
+    return found

@@ -3,7 +3,7 @@
 Keyword-only functions named ``<entity>_<action>``, atomic, writing the audit row in the same
 transaction. Views, admin actions, commands and tasks call these and nothing else:
 ``tenants`` for tenants themselves (creation, settings, tools, rate limits, status),
-``credentials`` for identity providers and API keys.
+``credentials`` for identity providers and API keys, ``retention`` for trimming the audit log.
 """
 
 from tenants.services.credentials import (
@@ -14,6 +14,7 @@ from tenants.services.credentials import (
     identity_provider_summary,
     identity_provider_update,
 )
+from tenants.services.retention import audit_trim, tenant_set_audit_retention
 from tenants.services.tenants import (
     tenant_create,
     tenant_reactivate,
@@ -26,12 +27,14 @@ from tenants.services.tenants import (
 __all__ = [
     "api_key_create",
     "api_key_revoke",
+    "audit_trim",
     "identity_provider_create",
     "identity_provider_set_enabled",
     "identity_provider_summary",
     "identity_provider_update",
     "tenant_create",
     "tenant_reactivate",
+    "tenant_set_audit_retention",
     "tenant_set_rate_limits",
     "tenant_set_tools",
     "tenant_suspend",

@@ -20,6 +20,7 @@ from mcpserver.celery import app
 from sessions_store.models import StoreEntry
 from sessions_store.store import get_store
 from sessions_store.tasks import purge_sessions
+from tests.jobs.workers import reset_connections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,10 +57,12 @@ def worker(redis_url: str, tmp_path: Path) -> Iterator[str]:
     )  # fmt: skip
     saved = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url, app.conf.task_always_eager = broker, False
+    reset_connections(app)  # pools made for the eager tests' broker would send nowhere
     try:
         yield broker
     finally:
         app.conf.broker_url, app.conf.task_always_eager = saved
+        reset_connections(app)
         proc.terminate()
         proc.wait(timeout=20)
         log.close()

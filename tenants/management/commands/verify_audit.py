@@ -21,6 +21,12 @@ class Command(OpsCommand):
             raise CommandError(
                 f"Audit chain of {slug} broken after {verdict.rows} good rows: {verdict.broken}"
             )
+        trimmed = (
+            f" (seq 1-{verdict.trimmed_through} trimmed by retention)"
+            if verdict.trimmed_through
+            else ""
+        )
         self.stdout.write(
-            f"Audit chain of {slug} intact: {verdict.rows} rows, head digest {verdict.head_digest}"
+            f"Audit chain of {slug} intact: {verdict.rows} rows, head digest "
+            f"{verdict.head_digest}{trimmed}"
         )
