@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mcpserver",
     "sessions_store",
     "tenants",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSP on the portal and API pages, throttled admin password sign-in.
+    "tenants.portal.security.PageSecurityMiddleware",
 ]
 
 ROOT_URLCONF = "mcpserver.urls"
@@ -192,15 +196,73 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Secure cookies and the https redirect follow the public URL: a deployment served over https
+# (what `check --deploy` expects) gets them; a loopback test server on plain http does not.
+_PUBLIC_HTTPS = env_str("MCP_PUBLIC_URL", "").startswith("https://")
+SESSION_COOKIE_SECURE = not DEBUG and _PUBLIC_HTTPS
+CSRF_COOKIE_SECURE = not DEBUG and _PUBLIC_HTTPS
+# Lax: sent on the top-level redirect back from an identity provider, never on cross-site posts.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+SECURE_SSL_REDIRECT = not DEBUG and _PUBLIC_HTTPS
+# The health probes are asked over plain http inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = 31_536_000 if _PUBLIC_HTTPS and not DEBUG else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Who may sign in: staff through the staff OpenID provider when it is configured (password
+# login otherwise), end users through their tenant's provider (tenants.portal.backends).
+STAFF_OIDC_ISSUER = env_str("MCP_STAFF_OIDC_ISSUER")
+AUTHENTICATION_BACKENDS = [
+    *([] if STAFF_OIDC_ISSUER else ["django.contrib.auth.backends.ModelBackend"]),
+    "tenants.portal.backends.StaffBackend",
+    "tenants.portal.backends.TenantBackend",
+]
+LOGIN_URL = "admin:login"
+
+# The REST API (tenants.api): session or Bearer authentication, one error shape, pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.api.authentication.BearerAuthentication",
+        "tenants.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.Pages",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MCP server API",
+    "DESCRIPTION": "Tenants, identity providers, tool enablement, API keys, members and the "
+    "audit log. Every change is audited like the same change made in admin.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # The project's own tunables; read them through mcpserver.conf.mcp_settings.
 MCP_SERVER: dict[str, Any] = {
     "PUBLIC_URL": env_str("MCP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
     "ENCRYPTION_KEYS": env_list("MCP_ENCRYPTION_KEYS"),
     "ALLOWED_ORIGINS": env_list("MCP_ALLOWED_ORIGINS"),
+    "STAFF_OIDC_ISSUER": STAFF_OIDC_ISSUER,
+    "STAFF_OIDC_CLIENT_ID": env_str("MCP_STAFF_OIDC_CLIENT_ID"),
+    "STAFF_OIDC_CLIENT_SECRET": env_str("MCP_STAFF_OIDC_CLIENT_SECRET"),
+    "STAFF_OIDC_ALLOW_PRIVATE_NETWORK": env_bool("MCP_STAFF_OIDC_ALLOW_PRIVATE", default=False),
+    "STAFF_OIDC_CLAIM": env_str("MCP_STAFF_OIDC_CLAIM"),
+    "STAFF_OIDC_CLAIM_VALUE": env_str("MCP_STAFF_OIDC_CLAIM_VALUE"),
+    "STAFF_OIDC_ALLOWED_EMAILS": env_list("MCP_STAFF_OIDC_ALLOWED_EMAILS"),
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):

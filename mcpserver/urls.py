@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from mcpserver import health, pages
 from tenants.auth.probes import no_authorization_server
@@ -16,6 +16,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # The end users' portal and OpenID Connect sign-in; the REST API (tenants.portal, .api).
+    path("", include("tenants.portal.urls")),
+    path("", include("tenants.api.urls")),
     # A browser opening a tenant's endpoint (mcpserver.asgi sends only those visits here).
     path("mcp/<slug:slug>", pages.endpoint_page, name="endpoint-page"),
     # RFC 9728 metadata of each tenant's MCP endpoint (tenants.auth).
