@@ -64,7 +64,7 @@ class _ClientBackend(OIDCAuthenticationBackend):
     # -- the network, through tenants.outbound --------------------------------------------
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         assert self.client is not None
-        return self.client.exchange_code(payload)
+        return self.client.exchange_code({**payload, "redirect_uri": canonical_callback()})
 
     def verify_token(self, token: Any, **kwargs: Any) -> dict[str, Any]:
         assert self.client is not None
@@ -203,3 +203,9 @@ class TenantBackend(_ClientBackend):
 
 def callback_path() -> str:
     return reverse(CALLBACK_URL_NAME)
+
+
+def canonical_callback() -> str:
+    """The redirect URI registered at every provider: on the public URL, so the callback may
+    be answered by any instance behind it."""
+    return f"{mcp_settings.PUBLIC_URL}{callback_path()}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,7 +19,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from tenants.models import Tenant
 from tenants.portal import throttle
-from tenants.portal.backends import CALLBACK_URL_NAME
+from tenants.portal.backends import CALLBACK_URL_NAME, canonical_callback
 from tenants.portal.oidc import (
     STAFF,
     OidcClient,
@@ -55,7 +55,13 @@ class _StartView(OIDCAuthenticationRequestView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         response = super().get(request)
-        state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
+        location = urlsplit(response["Location"])
+        params = parse_qs(location.query)
+        state = params["state"][0]
+        # The callback registered at the provider is the canonical one (MCP_PUBLIC_URL), not
+        # whichever host name this instance was reached by.
+        params["redirect_uri"] = [canonical_callback()]
+        response["Location"] = urlunsplit(location._replace(query=urlencode(params, doseq=True)))
         flows = dict(request.session.get(_FLOWS, {}))
         flows[state] = {"kind": self.client.kind, "tenant": self.client.tenant_slug}
         request.session[_FLOWS] = dict(list(flows.items())[-_MAX_FLOWS:])
