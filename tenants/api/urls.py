@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tenants.api import views
+from tenants.api import schema, views  # noqa: F401 - schema registers its extensions
 
 T = "api/v1/tenants/<slug:slug>"
 

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
@@ -234,7 +235,9 @@ class MemberDetail(APIView):
     parameters=[
         OpenApiParameter("action", str, description="Only this action, e.g. api_key.create"),
         OpenApiParameter("outcome", str, enum=AuditLog.Outcome.values),
-        OpenApiParameter("since", str, description="ISO 8601 time: only rows from then on"),
+        OpenApiParameter(
+            "since", OpenApiTypes.DATETIME, description="ISO 8601 time: only rows from then on"
+        ),
     ]
 )
 class AuditLogList(generics.ListAPIView):
