@@ -110,6 +110,7 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_OIDC_CLIENT_ID": "",
     "STAFF_OIDC_CLIENT_SECRET": "",
     "STAFF_OIDC_ALLOW_PRIVATE_NETWORK": False,
+    "STAFF_OIDC_SCOPES": "openid email profile",
     "STAFF_OIDC_CLAIM": "",
     "STAFF_OIDC_CLAIM_VALUE": "",
     "STAFF_OIDC_ALLOWED_EMAILS": [],

@@ -82,7 +82,8 @@ class _ClientBackend(OIDCAuthenticationBackend):
         if info.get("sub", payload["sub"]) != payload["sub"]:
             raise SuspiciousOperation("The userinfo answer is about another subject.")
         # The ID token's claims are the verified ones; userinfo only adds to them.
-        return {**info, **payload}
+        self.claims = {**info, **payload}
+        return self.claims
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         return isinstance(claims.get("sub"), str) and bool(claims["sub"])
@@ -184,7 +185,7 @@ class TenantBackend(_ClientBackend):
         user = super().get_or_create_user(access_token, id_token, payload)
         if user is None or user.is_staff:
             return None  # a staff account signs in through admin, not a tenant's provider
-        claims = self.id_claims
+        claims = self.claims
         client = self.client
         admin = (
             claim_matches(claims, client.admin_claim, client.admin_value)

@@ -168,7 +168,7 @@ def staff_client() -> OidcClient:
         kind=STAFF,
         issuer=issuer,
         client_id=str(mcp_settings.STAFF_OIDC_CLIENT_ID),
-        scopes="openid email profile",
+        scopes=str(mcp_settings.STAFF_OIDC_SCOPES),
         allow_private=allow_private,
         **endpoints,
     )
