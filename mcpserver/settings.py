@@ -210,7 +210,11 @@ SECURE_SSL_REDIRECT = not DEBUG and _PUBLIC_HTTPS
 # The health probes are asked over plain http inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 31_536_000 if _PUBLIC_HTTPS and not DEBUG else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+# Subdomains and preloading too, unless the operator says otherwise (then silence W005/W021).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(SECURE_HSTS_SECONDS) and env_bool(
+    "DJANGO_HSTS_SUBDOMAINS", default=True
+)
+SECURE_HSTS_PRELOAD = SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 

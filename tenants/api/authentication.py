@@ -76,7 +76,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
             return None
         try:
             token = bearer_token(header)
-        except Exception as exc:  # noqa: BLE001 - every malformed header is the same 401
+        except Exception as exc:
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <token>'.") from exc
         if key_material.looks_like_api_key(token):
             return _api_key_caller(token), None
@@ -115,8 +115,9 @@ def _verify(client: oidc.OidcClient, token: str) -> dict[str, Any]:
             last = exc
             if exc.reason != "wrong audience":
                 break
-    assert last is not None
-    raise exceptions.AuthenticationFailed(last.message) from last
+    raise exceptions.AuthenticationFailed(
+        last.message if last else "The access token is not valid."
+    ) from last
 
 
 def _token_caller(token: str) -> Caller:

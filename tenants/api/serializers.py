@@ -88,8 +88,8 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
     key = serializers.CharField(help_text="The raw key: shown in this answer only.")
 
     class Meta(ApiKeySerializer.Meta):
-        fields = (*ApiKeySerializer.Meta.fields, "key")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (*ApiKeySerializer.Meta.fields, "key")  # type: ignore[assignment]
+        read_only_fields: tuple[str, ...] = fields  # type: ignore[assignment]
 
 
 class MembershipSerializer(serializers.ModelSerializer):

@@ -34,10 +34,16 @@ class _ClientBackend(OIDCAuthenticationBackend):
         self.UserModel = get_user_model()
         self.client: OidcClient | None = None
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
-        assert self.client is not None
+    @property
+    def current(self) -> OidcClient:
+        """The client of the request being authenticated (set by ``authenticate``)."""
+        if self.client is None:
+            raise RuntimeError("no OpenID client for this request")
+        return self.client
+
+    def get_settings(self, attr: str, *args: Any) -> Any:
         per_client = {
-            "OIDC_RP_SCOPES": self.client.scopes,
+            "OIDC_RP_SCOPES": self.current.scopes,
             "OIDC_AUTHENTICATION_CALLBACK_URL": CALLBACK_URL_NAME,
             "OIDC_USE_NONCE": True,
             "OIDC_CREATE_USER": True,
@@ -63,22 +69,19 @@ class _ClientBackend(OIDCAuthenticationBackend):
 
     # -- the network, through tenants.outbound --------------------------------------------
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
-        assert self.client is not None
-        return self.client.exchange_code({**payload, "redirect_uri": canonical_callback()})
+        return self.current.exchange_code({**payload, "redirect_uri": canonical_callback()})
 
     def verify_token(self, token: Any, **kwargs: Any) -> dict[str, Any]:
-        assert self.client is not None
         if not isinstance(token, str):
             raise SuspiciousOperation("The provider sent no ID token.")
-        claims = self.client.verify_id_token(token)
+        claims = self.current.verify_id_token(token)
         if claims.get("nonce") != kwargs.get("nonce"):
             raise SuspiciousOperation("JWT Nonce verification failed.")
         self.id_claims = claims
         return claims
 
     def get_userinfo(self, access_token: str, id_token: str, payload: dict[str, Any]) -> Any:
-        assert self.client is not None
-        info = self.client.userinfo(access_token) if self.client.userinfo_endpoint else {}
+        info = self.current.userinfo(access_token) if self.current.userinfo_endpoint else {}
         if info.get("sub", payload["sub"]) != payload["sub"]:
             raise SuspiciousOperation("The userinfo answer is about another subject.")
         # The ID token's claims are the verified ones; userinfo only adds to them.
@@ -159,20 +162,22 @@ class TenantBackend(_ClientBackend):
 
     kind = TENANT
 
+    def _tenant_id(self) -> int:
+        if self.current.tenant_id is None:
+            raise RuntimeError("a tenant sign-in without a tenant")
+        return self.current.tenant_id
+
     def tenant(self) -> Tenant:
-        assert self.client is not None
-        return Tenant.objects.get(pk=self.client.tenant_id)
+        return Tenant.objects.get(pk=self._tenant_id())
 
     def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
-        assert self.client is not None
         return self.UserModel.objects.filter(
-            memberships__tenant_id=self.client.tenant_id, memberships__subject=claims["sub"]
+            memberships__tenant_id=self._tenant_id(), memberships__subject=claims["sub"]
         )
 
     def create_user(self, claims: dict[str, Any]) -> Any:
-        assert self.client is not None
         user = self.UserModel(
-            username=_username(self.client.tenant_slug, claims["sub"]),
+            username=_username(self.current.tenant_slug, claims["sub"]),
             email=claims.get("email", "") or "",
             first_name=str(claims.get("name", ""))[:150],
         )
@@ -181,12 +186,11 @@ class TenantBackend(_ClientBackend):
         return user
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: Any) -> Any:
-        assert self.client is not None
         user = super().get_or_create_user(access_token, id_token, payload)
         if user is None or user.is_staff:
             return None  # a staff account signs in through admin, not a tenant's provider
         claims = self.claims
-        client = self.client
+        client = self.current
         admin = (
             claim_matches(claims, client.admin_claim, client.admin_value)
             if client.admin_claim

@@ -40,7 +40,7 @@ class _StartView(OIDCAuthenticationRequestView):
         self.OIDC_OP_AUTH_ENDPOINT = client.authorization_endpoint
         self.OIDC_RP_CLIENT_ID = client.client_id
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
+    def get_settings(self, attr: str, *args: Any) -> Any:
         per_client = {
             "OIDC_RP_SCOPES": self.client.scopes,
             "OIDC_AUTHENTICATION_CALLBACK_URL": CALLBACK_URL_NAME,

@@ -61,7 +61,8 @@ class OidcClient:
     def client_secret(self) -> str:
         if self.kind == STAFF:
             return str(mcp_settings.STAFF_OIDC_CLIENT_SECRET)
-        assert self.tenant_id is not None
+        if self.tenant_id is None:
+            raise SignInUnavailable("The sign-in client names no tenant.")
         try:
             return secrets.secret_value(
                 tenant_id=self.tenant_id, name=PortalSignIn.PORTAL_SECRET_NAME
@@ -170,7 +171,10 @@ def staff_client() -> OidcClient:
         client_id=str(mcp_settings.STAFF_OIDC_CLIENT_ID),
         scopes=str(mcp_settings.STAFF_OIDC_SCOPES),
         allow_private=allow_private,
-        **endpoints,
+        authorization_endpoint=endpoints["authorization_endpoint"],
+        token_endpoint=endpoints["token_endpoint"],
+        userinfo_endpoint=endpoints["userinfo_endpoint"],
+        jwks_uri=endpoints["jwks_uri"],
     )
 
 

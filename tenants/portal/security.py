@@ -27,9 +27,9 @@ class PageSecurityMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self._admin_login is None:
             self._admin_login = reverse("admin:login")
-        if request.method == "POST" and request.path == self._admin_login:
-            if refusal := throttle.sign_in_refusal(request):
-                return refusal
+        is_login = request.method == "POST" and request.path == self._admin_login
+        if is_login and (refusal := throttle.sign_in_refusal(request)):
+            return refusal
         response = self.get_response(request)
         if request.path.startswith(_STRICT_PREFIXES):
             response.headers.setdefault("Content-Security-Policy", STRICT_CSP)

@@ -62,7 +62,8 @@ def recent_clients(*, membership: Membership, days: int = 30, limit: int = 500) 
     seen: dict[tuple[str, str, str], list[Any]] = {}
     for actor, details, when in rows:
         details = details if isinstance(details, dict) else {}
-        client = details.get("client") if isinstance(details.get("client"), dict) else {}
+        held = details.get("client")
+        client: dict[str, Any] = held if isinstance(held, dict) else {}
         name = " ".join(str(client.get(k, "")) for k in ("name", "version")).strip() or "unknown"
         line = (actor, name, str(details.get("protocol_version", "")))
         if line in seen:

@@ -165,7 +165,7 @@ def key_revoke(request: HttpRequest, membership: Membership, public_id: str) -> 
     key = get_object_or_404(keys, public_id=public_id)
     services.api_key_revoke(key=key, actor=actor_for(request, membership.tenant.slug))
     messages.success(request, f"The key {key.name} is revoked.")
-    return redirect(request.POST.get("back") == "keys" and "portal-keys" or "portal-home",
+    return redirect((request.POST.get("back") == "keys" and "portal-keys") or "portal-home",
                     slug=membership.tenant.slug)  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,13 +15,13 @@ from tenants.services.credentials import api_key_create, api_key_revoke
 from tenants.services.secrets import tenant_secret_set
 
 
-def _username(user: AbstractBaseUser) -> str:
+def _username(user: User) -> str:
     return str(user.get_username())
 
 
 @transaction.atomic
 def membership_add(
-    *, tenant: Tenant, user: AbstractBaseUser, role: str, subject: str = "", actor: Actor
+    *, tenant: Tenant, user: User, role: str, subject: str = "", actor: Actor
 ) -> Membership:
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise ValidationError({"user": "This user is already a member of the tenant."})
@@ -104,7 +104,7 @@ def portal_sign_in_set(
 
 @transaction.atomic
 def member_signed_in(
-    *, tenant: Tenant, user: AbstractBaseUser, subject: str, admin: bool | None, actor: Actor
+    *, tenant: Tenant, user: User, subject: str, admin: bool | None, actor: Actor
 ) -> Membership:
     """Record a sign-in at the tenant's identity provider: the membership is created on the
     first one; ``admin`` (from the configured claim; None when none is configured) sets the

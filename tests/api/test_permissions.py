@@ -88,7 +88,7 @@ def test_api_key_with_admin_scope_manages_its_tenant_only(
     people: dict[str, Any], make_api_key: Callable[..., tuple[ApiKey, str]]
 ) -> None:
     _, raw = make_api_key(people["acme"], name="automation", scopes=["admin"])
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
     created = Client().post(
         "/api/v1/tenants/acme/api-keys/",
         {"name": "deploy", "scopes": ["workspace:read"], "expires_in_days": 30},

@@ -47,7 +47,7 @@ def test_api_conforms_to_its_schema(admin_key: str) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     checked = 0
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
 
         @given(case=operation.as_strategy())
         @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,8 @@ import httpx2
 import pytest
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 from tests.browser.portal_harness import (
     CHROMIUM,
@@ -32,9 +34,7 @@ from tests.browser.portal_harness import (
 )
 from tests.interop.instances import Cluster
 
-pytestmark = [
-    pytest.mark.own_database
-]
+pytestmark = [pytest.mark.own_database]
 
 PORTAL_SECRET = secrets.token_urlsafe(24)
 STAFF_SECRET = secrets.token_urlsafe(24)
@@ -92,8 +92,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -113,7 +111,7 @@ def arrive(page: Any, url: str) -> None:
     """Wait for ``url``; on failure keep the page where the browser ended up."""
     try:
         page.wait_for_url(url, timeout=15_000)
-    except Exception:
+    except PlaywrightTimeout:
         screenshot(page, "failure")
         raise AssertionError(f"expected {url}, the browser is at {page.url}") from None
 
