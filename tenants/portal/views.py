@@ -96,6 +96,7 @@ def home(request: HttpRequest, membership: Membership) -> HttpResponse:
         "portal/home.html",
         _context(
             membership,
+            page_id="home",
             endpoint=tenant.resource_identifier,
             configs=configurations(slug=tenant.slug, endpoint=tenant.resource_identifier),
             keys=keys,
@@ -211,7 +212,11 @@ def members(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(
         request,
         "portal/members.html",
-        _context(membership, members=selectors.tenant_members(tenant=membership.tenant)),
+        _context(
+            membership,
+            page_id="members",
+            members=selectors.tenant_members(tenant=membership.tenant),
+        ),
     )
 
 
@@ -219,7 +224,11 @@ def members(request: HttpRequest, membership: Membership) -> HttpResponse:
 def tenant_keys(request: HttpRequest, membership: Membership) -> HttpResponse:
     keys = ApiKey.objects.filter(tenant=membership.tenant).select_related("owner")
     page = Paginator(keys, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/keys.html", _context(membership, page=page, now=timezone.now()))
+    return render(
+        request,
+        "portal/keys.html",
+        _context(membership, page_id="keys", page=page, now=timezone.now()),
+    )
 
 
 @member_view(admin=True)
@@ -231,7 +240,9 @@ def audit(request: HttpRequest, membership: Membership) -> HttpResponse:
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     usage = tool_usage(tenant=membership.tenant, since=timezone.now() - timedelta(days=30))
     return render(
-        request, "portal/audit.html", _context(membership, page=page, action=action, usage=usage)
+        request,
+        "portal/audit.html",
+        _context(membership, page_id="audit", page=page, action=action, usage=usage),
     )
 
 
