@@ -7,7 +7,7 @@ did not exist; a member asking for an admin's endpoint gets 403.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -254,13 +254,7 @@ class AuditLogList(generics.ListAPIView):
                 raise exceptions.ValidationError({"outcome": "Not a known outcome."})
             rows = rows.filter(outcome=outcome)
         if since := params.get("since"):
-            try:
-                when = parse_datetime(since)
-            except ValueError:
-                when = None
-            if when is None:
-                raise exceptions.ValidationError({"since": "Not an ISO 8601 time."})
-            rows = rows.filter(time__gte=when)
+            rows = rows.filter(time__gte=_utc_time(since))
         return rows.order_by("-time", "-id")
 
 
@@ -293,6 +287,19 @@ class MySignOut(APIView):
         membership = _membership(request, _tenant(request, slug, need=MEMBER))
         revoked = services.member_sign_out_everywhere(membership=membership, actor=_actor(request))
         return Response({"revoked_keys": revoked})
+
+
+def _utc_time(text: str) -> datetime:
+    """An ISO 8601 time in UTC (any offset Python takes, which the database may not)."""
+    try:
+        when = parse_datetime(text)
+        if when is not None:
+            when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        when = None
+    if when is None:
+        raise exceptions.ValidationError({"since": "Not an ISO 8601 time."})
+    return when
 
 
 def _valid(serializer_class: Any, request: Request) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from tenants.portal import throttle
@@ -25,6 +25,9 @@ class PageSecurityMiddleware:
         self._admin_login: str | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(_STRICT_PREFIXES) and _has_nul(request):
+            # No text column takes NUL (PostgreSQL refuses it): say so before any query.
+            return _bad_input(request)
         if self._admin_login is None:
             self._admin_login = reverse("admin:login")
         is_login = request.method == "POST" and request.path == self._admin_login
@@ -35,3 +38,16 @@ class PageSecurityMiddleware:
             response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
             response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    return any("\x00" in key or "\x00" in value for key, value in request.GET.items())
+
+
+def _bad_input(request: HttpRequest) -> HttpResponse:
+    message = "The address holds a NUL character."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "invalid", "message": message}}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")

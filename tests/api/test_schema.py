@@ -1,11 +1,14 @@
 """The OpenAPI document and schemathesis: generated requests against every operation find no
 5xx and no answer that breaks the document (a bounded number of examples per operation)."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 
@@ -16,7 +19,18 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_key(db: Any) -> str:
+def keep_test_connection() -> Iterator[None]:
+    """What Django's test client does: requests leave the test's connection (and its
+    transaction) open. The WSGI app schemathesis drives would close it after each request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_key(db: Any, keep_test_connection: None) -> str:
     actor = Actor.system("test")
     tenant = services.tenant_create(slug="acme", name="Acme", actor=actor)
     _, raw = services.api_key_create(tenant=tenant, name="api", scopes=["admin"], actor=actor)

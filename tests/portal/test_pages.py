@@ -157,3 +157,24 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/tenants/acme/audit-log/?action=a%00b", "/api/v1/tenants/acme/api-keys/ak%00/revoke/",
+     "/portal/acme/admin/audit/?action=%00"],
+)  # fmt: skip
+def test_nul_characters_in_the_address_are_a_plain_400(tenant: Tenant, path: str) -> None:
+    response = Client().get(path)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+def test_admin_has_pages_for_members_and_portal_sign_in(tenant: Tenant) -> None:
+    root = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
+    client = Client()
+    client.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+    page = client.get("/admin/tenants/portalsignin/add/")
+    assert page.status_code == 200
+    assert "/oidc/callback/" in page.content.decode()  # the redirect URI to register
+    assert client.get("/admin/tenants/membership/").status_code == 200
