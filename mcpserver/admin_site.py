@@ -24,6 +24,12 @@ class McpAdminSite(admin.AdminSite):
 
         return super().index(request, {"dashboard": dashboard_summary(), **(extra_context or {})})
 
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # Staff sign in through the staff OpenID provider when one is configured.
+        from tenants.portal.oidc import staff_configured
+
+        return super().login(request, {"sso": staff_configured(), **(extra_context or {})})
+
 
 class McpAdminConfig(AdminConfig):
     default_site = "mcpserver.admin_site.McpAdminSite"

@@ -102,6 +102,20 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_FETCH_TIMEOUT": 5.0,
     # Retry-After (seconds) on the 503 answered while the database cannot be reached.
     "DATABASE_RETRY_AFTER": 5,
+    # --- Sign-in (tenants.portal) ---
+    # Staff sign-in to admin through an OpenID provider (README "Signing in"); with no issuer,
+    # password sign-in. Staff are those whose claim holds the value, or whose verified e-mail
+    # is allowed; anyone else the provider knows is refused.
+    "STAFF_OIDC_ISSUER": "",
+    "STAFF_OIDC_CLIENT_ID": "",
+    "STAFF_OIDC_CLIENT_SECRET": "",
+    "STAFF_OIDC_ALLOW_PRIVATE_NETWORK": False,
+    "STAFF_OIDC_SCOPES": "openid email profile",
+    "STAFF_OIDC_CLAIM": "",
+    "STAFF_OIDC_CLAIM_VALUE": "",
+    "STAFF_OIDC_ALLOWED_EMAILS": [],
+    # Sign-in attempts (portal and admin, password or OpenID) per client address per minute.
+    "SIGN_IN_ATTEMPTS_PER_MINUTE": 20,
     # --- Rate limits (tenants.ratelimit) ---
     # Requests to /mcp/<slug>, as "N/PERIOD" (PERIOD s, min, h or day) or None for no limit,
     # counted by every instance together in Redis (per process while Redis is unreachable):

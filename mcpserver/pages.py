@@ -69,6 +69,10 @@ def endpoint_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):  # the REST API's one error shape (tenants.api.errors)
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "Nothing is here."}}, status=404
+        )
     if not wants_html(request):
         return JsonResponse(
             {"error": "not_found", "error_description": "Nothing is here."}, status=404

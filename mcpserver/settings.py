@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mcpserver",
     "sessions_store",
     "tenants",
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSP on the portal and API pages, throttled admin password sign-in.
+    "tenants.portal.security.PageSecurityMiddleware",
 ]
 
 ROOT_URLCONF = "mcpserver.urls"
@@ -223,22 +227,68 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+# Secure cookies, the https redirect and HSTS follow the public URL: a deployment served over
+# https (what `check --deploy` expects) gets them; a loopback server on plain http does not.
+# Each can be set outright from the environment.
+_PUBLIC_HTTPS = env_str("MCP_PUBLIC_URL", "").startswith("https://") and not DEBUG
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=_PUBLIC_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Lax: sent on the top-level redirect back from an identity provider, never on cross-site posts.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-# Plain-http requests to Django's pages redirected to https: set DJANGO_SECURE_SSL_REDIRECT=1
-# where every request arrives through the TLS proxy (the deployment manifests do). Off by
-# default so a server reached over plain loopback http still answers; the orchestrator's
-# probes come over plain http and are exempt.
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Plain-http requests to Django's pages redirected to https when the public URL is https
+# (DJANGO_SECURE_SSL_REDIRECT decides outright); the orchestrator's probes come over plain
+# http and are exempt.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=_PUBLIC_HTTPS)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Browsers remember to use https only: a year, subdomains included, once it is switched on.
-SECURE_HSTS_SECONDS = int(env_str("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = int(env_str("DJANGO_HSTS_SECONDS", "31536000" if _PUBLIC_HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
 # check --deploy warns about a preload-less HSTS; preloading is a decision for the domain's
 # owner (it cannot be undone quickly), so it stays off unless asked for.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Who may sign in: staff through the staff OpenID provider when it is configured (password
+# login otherwise), end users through their tenant's provider (tenants.portal.backends).
+STAFF_OIDC_ISSUER = env_str("MCP_STAFF_OIDC_ISSUER")
+AUTHENTICATION_BACKENDS = [
+    *([] if STAFF_OIDC_ISSUER else ["django.contrib.auth.backends.ModelBackend"]),
+    "tenants.portal.backends.StaffBackend",
+    "tenants.portal.backends.TenantBackend",
+]
+LOGIN_URL = "admin:login"
+
+# The REST API (tenants.api): session or Bearer authentication, one error shape, pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.api.authentication.BearerAuthentication",
+        "tenants.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.Pages",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.ApiSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MCP server API",
+    "DESCRIPTION": "Tenants, identity providers, tool enablement, API keys, members and the "
+    "audit log. Every change is audited like the same change made in admin.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # The project's own tunables; read them through mcpserver.conf.mcp_settings.
 MCP_SERVER: dict[str, Any] = {
@@ -248,6 +298,14 @@ MCP_SERVER: dict[str, Any] = {
     # /metrics: loopback callers, these networks, or this Bearer token (README, "Metrics").
     "METRICS_ALLOW": env_list("MCP_METRICS_ALLOW"),
     "METRICS_TOKEN": env_str("MCP_METRICS_TOKEN") or None,
+    "STAFF_OIDC_ISSUER": STAFF_OIDC_ISSUER,
+    "STAFF_OIDC_CLIENT_ID": env_str("MCP_STAFF_OIDC_CLIENT_ID"),
+    "STAFF_OIDC_CLIENT_SECRET": env_str("MCP_STAFF_OIDC_CLIENT_SECRET"),
+    "STAFF_OIDC_ALLOW_PRIVATE_NETWORK": env_bool("MCP_STAFF_OIDC_ALLOW_PRIVATE", default=False),
+    "STAFF_OIDC_SCOPES": env_str("MCP_STAFF_OIDC_SCOPES", "openid email profile"),
+    "STAFF_OIDC_CLAIM": env_str("MCP_STAFF_OIDC_CLAIM"),
+    "STAFF_OIDC_CLAIM_VALUE": env_str("MCP_STAFF_OIDC_CLAIM_VALUE"),
+    "STAFF_OIDC_ALLOWED_EMAILS": env_list("MCP_STAFF_OIDC_ALLOWED_EMAILS"),
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):

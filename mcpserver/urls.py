@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from mcpserver import health, pages
 from mcpserver.observability.views import metrics
@@ -18,6 +18,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    # The end users' portal and OpenID Connect sign-in; the REST API (tenants.portal, .api).
+    path("", include("tenants.portal.urls")),
+    path("", include("tenants.api.urls")),
     # A browser opening a tenant's endpoint (mcpserver.asgi sends only those visits here).
     path("mcp/<slug:slug>", pages.endpoint_page, name="endpoint-page"),
     # RFC 9728 metadata of each tenant's MCP endpoint (tenants.auth).

@@ -5,6 +5,7 @@ Every state change goes through ``tenants.services``; these models only describe
 
 from typing import Any, ClassVar, NoReturn
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -192,6 +193,15 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.CharField(max_length=200, editable=False)
+    # A personal key (made in the portal): its owner's "sign out everywhere" revokes it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="api_keys",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ApiKeyQuerySet.as_manager()
@@ -322,3 +332,27 @@ class Revocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Members, portal sign-in, sign-outs and sealed secrets: a module of their own, registered
+# with the app by this import (it needs Tenant, defined above).
+from tenants.models_people import (  # noqa: E402
+    Membership,
+    PortalSignIn,
+    SubjectSignOut,
+    TenantSecret,
+)
+
+__all__ = [
+    "ApiKey",
+    "AuditChainHead",
+    "AuditLog",
+    "IdentityProvider",
+    "Membership",
+    "PortalSignIn",
+    "Revocation",
+    "SubjectSignOut",
+    "Tenant",
+    "TenantFacts",
+    "TenantSecret",
+]

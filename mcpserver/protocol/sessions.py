@@ -16,6 +16,7 @@ from typing import Any
 from mcpserver.conf import mcp_settings
 from mcpserver.protocol.sse import event
 from sessions_store.store import get_store
+from tenants.auth.revocation import subject_group
 from tenants.principal import Principal
 
 
@@ -37,6 +38,8 @@ def new_session(
         "capabilities": capabilities,
         # Name and version from initialize's clientInfo, for the audit record of each call.
         "client": {k: v[:100] for k in ("name", "version") if isinstance(v := client.get(k), str)},
+        # Signing the subject out everywhere deletes the session with its cached principals.
+        "groups": [subject_group(principal.tenant_id, principal.subject)],
         "log_level": None,
         "subscriptions": [],
         "created": int(time.time()),
@@ -72,7 +75,11 @@ async def save(
     """``strict`` (a new session): raise ``StoreUnavailable`` rather than hand out a session id
     that was never stored."""
     await get_store().aset_json(
-        _key(tenant_id, session_id), session, ttl=float(mcp_settings.SESSION_TTL), strict=strict
+        _key(tenant_id, session_id),
+        session,
+        ttl=float(mcp_settings.SESSION_TTL),
+        groups=[g for g in session.get("groups", ()) if isinstance(g, str)],
+        strict=strict,
     )
 
 

@@ -15,9 +15,10 @@ from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
 from mcpserver.observability.series import observe_authentication
 from tenants import key_material
-from tenants.auth import apikeys, auditing, jwks, jwtkit, ledger, tokencache
+from tenants.auth import apikeys, auditing, jwks, jwtkit, ledger, outage, tokencache
+from tenants.auth.revocation import subject_group
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
-from tenants.models import IdentityProvider, Tenant
+from tenants.models import IdentityProvider, SubjectSignOut, Tenant
 from tenants.principal import AuthMethod, Principal
 
 
@@ -142,7 +143,7 @@ async def _validate(
     tenant = config.tenant
     if key_material.looks_like_api_key(token):
         principal = await apikeys.validate(tenant=tenant, digest=fingerprint)
-        groups = [f"apikey:{principal.credential_id}"]
+        groups = [f"apikey:{principal.credential_id}", subject_group(tenant.pk, principal.subject)]
         tokencache.remember(
             principal,
             groups=groups,
@@ -153,7 +154,9 @@ async def _validate(
     if not jwtkit.looks_like_jwt(token):
         raise InvalidToken("The access token is malformed.", reason="neither API key nor JWT")
     principal, provider_id = await validate_jwt(config, token, fingerprint)
-    groups = [f"idp:{provider_id}"]
+    if await outage.db_call(signed_out_since, tenant.pk, principal.subject, token):
+        raise InvalidToken("The access token has been revoked.", reason="subject signed out")
+    groups = [f"idp:{provider_id}", subject_group(tenant.pk, principal.subject)]
     tokencache.remember(
         principal,
         groups=groups,
@@ -162,6 +165,20 @@ async def _validate(
         still_valid=partial(provider_still_enabled, provider_id),
     )
     return principal
+
+
+def signed_out_since(tenant_id: int, subject: str, token: str) -> bool:
+    """Whether the subject signed out everywhere after this token was issued (a token that
+    says nothing of when it was issued counts as issued before)."""
+    signed_out = (
+        SubjectSignOut.objects.filter(tenant_id=tenant_id, subject=subject)
+        .values_list("at", flat=True)
+        .first()
+    )
+    if signed_out is None:
+        return False
+    issued = jwtkit.issued_at(token)
+    return issued is None or issued <= signed_out.timestamp()
 
 
 def provider_still_enabled(provider_id: int) -> bool:

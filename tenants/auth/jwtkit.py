@@ -60,6 +60,15 @@ def peek(token: str) -> Unverified:
     return Unverified(alg=alg, kid=kid, issuer=issuer)
 
 
+def issued_at(token: str) -> float | None:
+    """The ``iat`` of a token already verified elsewhere; None when absent or not a number."""
+    try:
+        value = jwt.decode(token, options={"verify_signature": False}).get("iat")
+    except (jwt_errors.PyJWTError, ValueError):
+        return None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def load_key(jwk: dict[str, Any], *, algorithm: str) -> PyJWK | None:
     """A public key from one JWK, bound to ``algorithm``; None if they do not fit together."""
     if algorithm not in _ASYMMETRIC or jwk.get("kty") not in {"RSA", "EC", "OKP"}:

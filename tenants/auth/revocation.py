@@ -8,6 +8,7 @@ them on every instance at once.
 """
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -62,3 +63,10 @@ def held_revocations() -> Iterator[list[str]]:
         yield collected
     finally:
         _held.reset(token)
+
+
+def subject_group(tenant_id: int, subject: str) -> str:
+    """The group of everything cached for one subject at one tenant (principals, legacy
+    sessions): what "sign out everywhere" clears. Hashed, so any subject fits the ledger."""
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"subject:{tenant_id}:{digest}"

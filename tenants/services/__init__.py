@@ -3,7 +3,8 @@
 Keyword-only functions named ``<entity>_<action>``, atomic, writing the audit row in the same
 transaction. Views, admin actions, commands and tasks call these and nothing else:
 ``tenants`` for tenants themselves (creation, settings, tools, rate limits, status),
-``credentials`` for identity providers and API keys, ``retention`` for trimming the audit log.
+``credentials`` for identity providers and API keys, ``people`` for members and sign-in,
+``secrets`` for sealed tenant secrets, ``retention`` for trimming the audit log.
 """
 
 from tenants.services.credentials import (
@@ -14,7 +15,17 @@ from tenants.services.credentials import (
     identity_provider_summary,
     identity_provider_update,
 )
+from tenants.services.people import (
+    member_sign_out_everywhere,
+    member_signed_in,
+    membership_add,
+    membership_remove,
+    membership_set_role,
+    personal_key_create,
+    portal_sign_in_set,
+)
 from tenants.services.retention import audit_trim, tenant_set_audit_retention
+from tenants.services.secrets import tenant_secret_set
 from tenants.services.tenants import (
     tenant_create,
     tenant_reactivate,
@@ -32,8 +43,16 @@ __all__ = [
     "identity_provider_set_enabled",
     "identity_provider_summary",
     "identity_provider_update",
+    "member_sign_out_everywhere",
+    "member_signed_in",
+    "membership_add",
+    "membership_remove",
+    "membership_set_role",
+    "personal_key_create",
+    "portal_sign_in_set",
     "tenant_create",
     "tenant_reactivate",
+    "tenant_secret_set",
     "tenant_set_audit_retention",
     "tenant_set_rate_limits",
     "tenant_set_tools",
