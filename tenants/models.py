@@ -308,3 +308,20 @@ class Revocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Secrets, upstream servers and HTTP tools live in a module of their own (still this app's).
+from tenants.upstreams.models import HttpTool, TenantSecret, Upstream  # noqa: E402
+
+__all__ = [
+    "ApiKey",
+    "AuditChainHead",
+    "AuditLog",
+    "HttpTool",
+    "IdentityProvider",
+    "Revocation",
+    "Tenant",
+    "TenantFacts",
+    "TenantSecret",
+    "Upstream",
+]

@@ -3,7 +3,8 @@
 Keyword-only functions named ``<entity>_<action>``, atomic, writing the audit row in the same
 transaction. Views, admin actions, commands and tasks call these and nothing else:
 ``tenants`` for tenants themselves (creation, settings, tools, rate limits, status),
-``credentials`` for identity providers and API keys.
+``credentials`` for identity providers and API keys, ``secrets`` for tenant secrets,
+``upstreams`` for upstream MCP servers and HTTP tools.
 """
 
 from tenants.services.credentials import (
@@ -14,6 +15,7 @@ from tenants.services.credentials import (
     identity_provider_summary,
     identity_provider_update,
 )
+from tenants.services.secrets import tenant_secret_delete, tenant_secret_set
 from tenants.services.tenants import (
     tenant_create,
     tenant_reactivate,
@@ -22,18 +24,30 @@ from tenants.services.tenants import (
     tenant_suspend,
     tenant_update,
 )
+from tenants.services.upstreams import (
+    http_tool_create,
+    http_tool_update,
+    upstream_create,
+    upstream_update,
+)
 
 __all__ = [
     "api_key_create",
     "api_key_revoke",
+    "http_tool_create",
+    "http_tool_update",
     "identity_provider_create",
     "identity_provider_set_enabled",
     "identity_provider_summary",
     "identity_provider_update",
     "tenant_create",
     "tenant_reactivate",
+    "tenant_secret_delete",
+    "tenant_secret_set",
     "tenant_set_rate_limits",
     "tenant_set_tools",
     "tenant_suspend",
     "tenant_update",
+    "upstream_create",
+    "upstream_update",
 ]
