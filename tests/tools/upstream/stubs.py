@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
@@ -63,7 +64,12 @@ class Served:
         self.host = host
         self.port = free_port(host)
         config = uvicorn.Config(
-            app, host=host, port=self.port, lifespan=lifespan, log_level="warning"
+            app,
+            host=host,
+            port=self.port,
+            lifespan=lifespan,
+            log_level="warning",
+            interface="asgi3",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -226,7 +232,9 @@ class StubApi:
             if not message.get("more_body"):
                 break
         self.bodies.append(body)
-        path, query = scope["path"], scope.get("query_string", b"").decode()
+        # The raw path: a percent-encoded "/" inside an argument stays one path segment.
+        raw = (scope.get("raw_path") or scope["path"].encode()).decode()
+        path, query = raw, scope.get("query_string", b"").decode()
         status, headers, payload = await self.answer(scope["method"], path, query, body)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
@@ -236,7 +244,7 @@ class StubApi:
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         as_json = [(b"content-type", b"application/json")]
         if path.startswith("/orders/") and method == "GET":
-            order = {"order": {"id": path.rsplit("/", 1)[1], "query": query, "total": 42}}
+            order = {"order": {"id": unquote(path.rsplit("/", 1)[1]), "query": query, "total": 42}}
             return 200, as_json, json.dumps(order).encode()
         if path == "/orders" and method == "POST":
             return 201, as_json, json.dumps({"created": json.loads(body or b"{}")}).encode()
