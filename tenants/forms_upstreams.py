@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from tenants import catalogue
 from tenants.forms import WordListField
 from tenants.models import HttpTool, TenantSecret, Upstream
-from tenants.upstreams.httpspec import normalized_http_tool_spec
+from tenants.upstreams.httpspec import flat_messages, normalized_http_tool_spec
 from tenants.upstreams.spec import validate_secret_value
 
 
@@ -90,7 +90,10 @@ class HttpToolForm(forms.ModelForm):
             raise ValidationError(f"Not JSON: {exc}.") from exc
         if self.instance.pk is not None and isinstance(document, dict):
             document["name"] = self.instance.name
-        spec = normalized_http_tool_spec(document)
+        try:
+            spec = normalized_http_tool_spec(document)
+        except ValidationError as exc:
+            raise ValidationError(flat_messages(exc)) from exc
         static = {t.name for info in catalogue.toolsets_by_name().values() for t in info.tools}
         if spec["name"] in static:
             raise ValidationError(f"A registered tool set already has a tool {spec['name']!r}.")

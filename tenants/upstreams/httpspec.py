@@ -178,6 +178,16 @@ def normalized_http_tool_spec(spec: Any) -> dict[str, Any]:
     return out
 
 
+def flat_messages(error: ValidationError) -> list[str]:
+    """``error``'s messages, each prefixed with its field: one field's worth of errors."""
+    if hasattr(error, "error_dict"):
+        return [f"{field}: {m}" for field, ms in error.message_dict.items() for m in ms]
+    return list(error.messages)
+
+
 def validate_http_tool_spec(value: Any) -> None:
     """The model field's validator: the stored spec, name included."""
-    normalized_http_tool_spec(value)
+    try:
+        normalized_http_tool_spec(value)
+    except ValidationError as exc:
+        raise ValidationError(flat_messages(exc)) from exc

@@ -24,6 +24,19 @@ class Command(OpsCommand):
         "with Ctrl-D. It is stored encrypted and cannot be shown again."
     )
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        refuse = parser.error
+
+        def error(message: str) -> Any:
+            # "unrecognized arguments: <the value>" would echo a secret typed by mistake.
+            if message.startswith("unrecognized arguments"):
+                message = "the value is read from standard input, never from the command line"
+            refuse(message)
+
+        parser.error = error  # type: ignore[method-assign]
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("name")
