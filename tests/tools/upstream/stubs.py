@@ -60,7 +60,7 @@ class Recorder:
 class Served:
     """An ASGI app under uvicorn in a daemon thread."""
 
-    def __init__(self, app: App, *, host: str = "127.0.0.1", lifespan: str = "on") -> None:
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", lifespan: Any = "on") -> None:
         self.host = host
         self.port = free_port(host)
         config = uvicorn.Config(
@@ -160,7 +160,7 @@ def build_mcp(state: StubState) -> MCPServer:
     return server
 
 
-def recording(app: App, recorder: Recorder, *, legacy_only: bool) -> App:
+def recording(app: Any, recorder: Recorder, *, legacy_only: bool) -> App:
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)

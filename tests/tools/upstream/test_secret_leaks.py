@@ -66,8 +66,8 @@ def _database_text() -> str:
 
 
 def _redis_bytes(url: str) -> bytes:
-    client = redis.Redis.from_url(url)
-    found = []
+    client: Any = redis.Redis.from_url(url)
+    found: list[bytes] = []
     for key in client.scan_iter(count=1000):
         found.append(key)
         kind = client.type(key)
