@@ -123,6 +123,9 @@ DEFAULTS: dict[str, Any] = {
     # once on every instance. A listing that failed is tried again after the retry interval.
     "UPSTREAM_LIST_INTERVAL": 300,
     "UPSTREAM_RETRY_INTERVAL": 30,
+    # A listing is fetched while a client waits (its first tools/list): it may take at most
+    # this many seconds (or the upstream's own timeout, if shorter).
+    "UPSTREAM_LIST_TIMEOUT": 5.0,
     # Largest response body accepted from an upstream server or an HTTP tool's API (bytes).
     "UPSTREAM_MAX_RESPONSE_BYTES": 4 * 1024 * 1024,
     # Tools, resources, templates and prompts taken from one upstream server, at most.

@@ -134,7 +134,7 @@ async def _run(
         if bridge.needed is not None:
             raise bridge.needed
         if deadline.expired:
-            raise TimeoutError
+            raise UpstreamFailure(upstream.name, f"did not answer within {upstream.timeout:g} s")
     except InputRequired:
         raise
     except Exception as exc:  # noqa: BLE001 (every failure becomes a safe message)

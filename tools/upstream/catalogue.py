@@ -173,11 +173,19 @@ def _part(upstream: UpstreamConfig, found: listing.Listing) -> ToolSet:
     return _bounded(_parts, key, part)
 
 
+async def _listed(tenant_id: int, upstream: UpstreamConfig) -> listing.Listing:
+    try:
+        return await listing.get(tenant_id, upstream)
+    except Exception:  # one upstream's trouble never takes the catalogue down
+        logger.exception("upstream %s: listing failed", upstream.name)
+        return listing.from_json({"error": "listing failed"})
+
+
 async def tenant_catalogue(tenant: TenantView, static: Catalogue) -> Catalogue:
     """``static`` followed by the tenant's own tools (``tenant.own_tools`` must be set)."""
     own = tenant.own_tools
     assert own is not None  # noqa: S101 (the caller checked)
-    found = await asyncio.gather(*(listing.get(tenant.id, u) for u in own.upstreams))
+    found = await asyncio.gather(*(_listed(tenant.id, u) for u in own.upstreams))
     signature = (own.rev, tenant.disabled_tools, tuple(f.digest for f in found))
     entry = _merged.get(tenant.id)
     if entry is not None and entry.signature == signature and entry.static is static:

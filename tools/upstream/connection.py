@@ -55,7 +55,8 @@ class UpstreamFailure(Exception):
 def policy_for(upstream: UpstreamConfig) -> OutboundPolicy:
     return OutboundPolicy(
         allow_private=upstream.allow_private_network,
-        timeout=upstream.timeout,
+        # The call's Deadline decides; the HTTP client's own timeouts are only a backstop.
+        timeout=upstream.timeout + 1.0,
         max_bytes=int(mcp_settings.UPSTREAM_MAX_RESPONSE_BYTES),
     )
 
@@ -82,7 +83,7 @@ def failure(
         logger.warning("upstream %s refused: %s", upstream.name, exc)
         return UpstreamFailure(upstream.name, f"was not called: {exc.reason}")
     if isinstance(exc, TimeoutError | httpx2.TimeoutException):
-        return UpstreamFailure(upstream.name, f"did not answer within {upstream.timeout:g} s")
+        return UpstreamFailure(upstream.name, "did not answer in time")
     if isinstance(exc, ResponseTooLarge):
         return UpstreamFailure(upstream.name, "sent an answer larger than allowed")
     if isinstance(exc, OutboundError | httpx2.TransportError | OSError):
@@ -160,7 +161,7 @@ async def connect(
     scrubbing what the upstream answers)."""
     expanded = await aexpand_headers(dict(upstream.headers), tenant_id=tenant_id)
     http = guarded_async_client(
-        policy=policy_for(upstream), headers=expanded.headers, read_timeout=upstream.timeout
+        policy=policy_for(upstream), headers=expanded.headers, read_timeout=upstream.timeout + 1.0
     )
 
     async def handler(message: Any) -> None:

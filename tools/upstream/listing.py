@@ -110,7 +110,8 @@ async def _pages(fetch: Callable[..., Awaitable[Any]], field: str) -> list[dict[
 
 async def fetch(tenant_id: int, upstream: UpstreamConfig) -> dict[str, Any]:
     """The upstream's listing as JSON, fetched now; raises ``UpstreamFailure``."""
-    deadline = Deadline(upstream.timeout)
+    seconds = min(upstream.timeout, float(mcp_settings.UPSTREAM_LIST_TIMEOUT))
+    deadline = Deadline(seconds)
     data: dict[str, Any] = {}
     expanded = None
     try:
