@@ -131,6 +131,19 @@ DEFAULTS: dict[str, Any] = {
     # an internal identity provider's subnet. Per destination, an identity provider's
     # allow_private_network opens the whole private network for that provider only.
     "OUTBOUND_ALLOWED_NETWORKS": [],
+    # --- Upstream MCP servers and HTTP tools (tools.upstream) ---
+    # An upstream server's listing (tools, resources, prompts) is kept in the shared store
+    # this many seconds, then fetched again; its list_changed, seen on any call, drops it at
+    # once on every instance. A listing that failed is tried again after the retry interval.
+    "UPSTREAM_LIST_INTERVAL": 300,
+    "UPSTREAM_RETRY_INTERVAL": 30,
+    # A listing is fetched while a client waits (its first tools/list): it may take at most
+    # this many seconds (or the upstream's own timeout, if shorter).
+    "UPSTREAM_LIST_TIMEOUT": 5.0,
+    # Largest response body accepted from an upstream server or an HTTP tool's API (bytes).
+    "UPSTREAM_MAX_RESPONSE_BYTES": 4 * 1024 * 1024,
+    # Tools, resources, templates and prompts taken from one upstream server, at most.
+    "UPSTREAM_MAX_ITEMS": 500,
     # Failed authentications audited per source address per minute on one instance; the rest
     # are counted, not written, so a flood cannot fill the audit log.
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,

@@ -334,19 +334,22 @@ class Revocation(models.Model):
         return f"{self.group} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-# Members, portal sign-in, sign-outs and sealed secrets: a module of their own, registered
+# Members, portal sign-in and sign-outs: a module of their own, registered
 # with the app by this import (it needs Tenant, defined above).
 from tenants.models_people import (  # noqa: E402
     Membership,
     PortalSignIn,
     SubjectSignOut,
-    TenantSecret,
 )
+
+# Secrets, upstream servers and HTTP tools live in a module of their own (still this app's).
+from tenants.upstreams.models import HttpTool, TenantSecret, Upstream  # noqa: E402
 
 __all__ = [
     "ApiKey",
     "AuditChainHead",
     "AuditLog",
+    "HttpTool",
     "IdentityProvider",
     "Membership",
     "PortalSignIn",
@@ -355,4 +358,5 @@ __all__ = [
     "Tenant",
     "TenantFacts",
     "TenantSecret",
+    "Upstream",
 ]

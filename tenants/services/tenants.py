@@ -135,7 +135,10 @@ def tenant_set_tools(
     locked.enabled_toolsets, locked.disabled_tools = after["toolsets"], after["disabled_tools"]
     locked.full_clean()
     catalogue.check_selection(
-        toolsets=after["toolsets"], new_tools=new_tools, previously_enabled=before["toolsets"]
+        toolsets=after["toolsets"],
+        new_tools=new_tools,
+        previously_enabled=before["toolsets"],
+        own_tools=list(locked.http_tools.values_list("name", flat=True)),
     )
     if after != before:
         locked.save(update_fields=["enabled_toolsets", "disabled_tools", "updated_at"])
