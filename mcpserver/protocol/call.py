@@ -6,7 +6,7 @@ of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,8 @@ class Call:
     session: dict[str, Any] | None = None
     notify: Notify = _drop
     ask: Ask | None = None
+    # Session era: detach the request's reply (SEP-1699), when it can be resumed.
+    detach: Callable[[], Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         self.params: dict[str, Any] = self.message.params or {}
@@ -66,4 +68,5 @@ class Call:
             log_level=level if level in LOG_LEVELS else None,
             notify=self.notify,
             ask=self.ask,
+            detach=self.detach,
         )
