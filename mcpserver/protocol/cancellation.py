@@ -102,7 +102,8 @@ def register(key: Key | None, task: asyncio.Task[Any]) -> InFlight | None:
     _count["in_flight"] += 1
     task.add_done_callback(lambda _task: _forget(entry))
     if _early_cancel_pending(key):
-        entry.cancel()
+        # Once the task has started: cancelled before its first step, it could not tell.
+        asyncio.get_running_loop().call_soon(entry.cancel)
     return entry
 
 

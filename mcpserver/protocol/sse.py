@@ -100,8 +100,10 @@ class Reply:
             await self.start_stream()
             if not self._all_logged:
                 return False
-            await send_chunk(self._send, retry_field(), more=False)
+            # Set first: the client may leave as soon as the connection closes, and the
+            # request must then go on, not be cancelled with the connection.
             self.detached.set()
+            await send_chunk(self._send, retry_field(), more=False)
         return True
 
     async def push(self, message: dict[str, Any]) -> bool:
