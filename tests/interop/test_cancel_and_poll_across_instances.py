@@ -205,10 +205,10 @@ class _Router(httpx2.AsyncBaseTransport):
 def test_the_sdk_client_resumes_a_polled_stream_on_either_instance(pair: Pair) -> None:
     ports = [int(url.split(":")[2].split("/")[0]) for url in pair.urls]
     router = _Router(ports)
-    progress: list[float] = []
+    seen: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
 
     async def main() -> Any:
         auth = {"Authorization": f"Bearer {pair.key}"}
@@ -220,7 +220,7 @@ def test_the_sdk_client_resumes_a_polled_stream_on_either_instance(pair: Pair) -
 
     result = anyio.run(main)
     assert result.content[0].text == "counted to 10"
-    assert progress == [float(n) for n in range(1, 11)]  # every step once, in order
+    assert seen == [float(n) for n in range(1, 11)]  # every step once, in order
     assert pair.marks("sdk") == [str(n) for n in range(1, 11)]
     # Closed at least once and resumed, on the other instance first.
     assert router.resumed_on and router.resumed_on[0] == ports[1]
