@@ -62,6 +62,16 @@ DEFAULTS: dict[str, Any] = {
     "STREAMS_PER_PROCESS": 500,
     "STREAMS_PER_TENANT": 100,
     "STREAM_KEEPALIVE": 15.0,
+    # Requests one process keeps cancellable by notifications/cancelled at once (more still
+    # run; closing their stream still cancels them).
+    "CANCELLABLE_REQUESTS": 10_000,
+    # SEP-1699 polling (2025-11-25 sessions): a request still running after this many seconds
+    # has its stream closed (after a priming event and a retry field) and the client resumes
+    # it with GET and Last-Event-ID on any instance; a resumed stream is closed the same way.
+    # None: never on the server's own initiative (a tool may still ask for it).
+    "SSE_POLL_CLOSE_AFTER": None,
+    # The SSE retry field sent before such a close: how long the client waits to reconnect.
+    "SSE_RETRY_MS": 1000,
     # ttlMs advertised on list and read results (2026-07-28 caching hints).
     "CACHE_TTL_MS": 60_000,
     # The shared store (sessions_store): the process tier keeps at most this many opened values

@@ -6,7 +6,7 @@ of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,8 @@ class Call:
     # A tenant with tools of its own (upstream servers, HTTP tools): its merged catalogue,
     # loaded by the dispatcher before the method runs (``load_catalogue``).
     own_catalogue: Catalogue | None = field(default=None, repr=False)
+    # Session era: detach the request's reply (SEP-1699), when it can be resumed.
+    detach: Callable[[], Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         self.params: dict[str, Any] = self.message.params or {}
@@ -81,4 +83,5 @@ class Call:
             log_level=level if level in LOG_LEVELS else None,
             notify=self.notify,
             ask=self.ask,
+            detach=self.detach,
         )
