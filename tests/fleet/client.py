@@ -41,22 +41,50 @@ class Answer:
     started: float
     upstream: str = ""
     body: str = ""
+    request_id: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
+TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+
+
 def call_tool(
-    http: httpx2.Client, url: str, key: str, tool: str, arguments: dict[str, Any] | None = None
+    http: httpx2.Client,
+    url: str,
+    key: str,
+    tool: str,
+    arguments: dict[str, Any] | None = None,
+    *,
+    capabilities: dict[str, Any] | None = None,
 ) -> Answer:
     """A 2026-07-28 tools/call; a transport failure is an answer with status 0."""
+    params = {"name": tool, "arguments": arguments or {}}
+    return rpc(http, url, key, "tools/call", params, name=tool, capabilities=capabilities)
+
+
+def rpc(
+    http: httpx2.Client,
+    url: str,
+    key: str,
+    method: str,
+    params: dict[str, Any],
+    *,
+    name: str | None = None,
+    capabilities: dict[str, Any] | None = None,
+) -> Answer:
+    """A 2026-07-28 request; a transport failure is an answer with status 0."""
+    caps = {"io.modelcontextprotocol/clientCapabilities": capabilities or {}}
     body = {
         "jsonrpc": "2.0",
         "id": next(_ids),
-        "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments or {}, "_meta": meta()},
+        "method": method,
+        "params": {**params, "_meta": meta(**caps)},
     }
-    extra = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": tool}
+    extra = {"MCP-Protocol-Version": MODERN, "Mcp-Method": method}
+    if name is not None:
+        extra["Mcp-Name"] = name
     started = time.monotonic()
     try:
         got = http.post(url, content=json.dumps(body), headers=headers(key, **extra))
@@ -68,6 +96,7 @@ def call_tool(
         started,
         upstream=got.headers.get("x-upstream", ""),
         body=got.text,
+        request_id=got.headers.get("x-request-id", ""),
     )
 
 

@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.interop.instances import ROOT, Cluster
 from tests.sessions_store.conftest import RedisServer
@@ -232,6 +233,8 @@ class Fleet:
                 "TASKS_RUNNER": "celery",
                 "TRUSTED_PROXY_COUNT": 1,
                 "STREAMS_PER_TENANT": STREAMS_PER_TENANT,
+                # Records a killed instance's drainer had read are claimed by another soon.
+                "AUDIT_CLAIM_IDLE": 3.0,
                 "TOOLSETS": ["builtin", "conformance", "tools.workspace.toolset",
                              "tests.fleet.toolset"],
             }
@@ -258,6 +261,10 @@ class Fleet:
     def port_index(self, upstream: str) -> int:
         """The instance behind an ``X-Upstream`` value such as ``127.0.0.1:41234``."""
         return self.cluster.ports.index(int(upstream.rsplit(":", 1)[1]))
+
+    def query(self, code: str) -> Any:
+        """Runs ``code`` in a management shell; the JSON it prints last, parsed."""
+        return json.loads(self.cluster.manage("shell", "-c", code).strip().splitlines()[-1])
 
     def start(self) -> None:
         self.pg.init()
