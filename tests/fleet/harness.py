@@ -53,6 +53,19 @@ def wait_for(predicate: object, *, timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
+def seen_after(predicate: object, *, timeout: float, what: str) -> float:
+    """Seconds from now until the start of the first check of ``predicate`` that holds (a
+    check itself may take a while on a loaded machine); raises past ``timeout``."""
+    started = time.monotonic()
+    while True:
+        attempt = time.monotonic()
+        if predicate():  # type: ignore[operator]
+            return attempt - started
+        if attempt - started > timeout:
+            raise TimeoutError(f"{what}: not within {timeout} s")
+        time.sleep(0.02)
+
+
 def _pg_bin() -> Path:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
     if found:
@@ -265,6 +278,17 @@ class Fleet:
     def query(self, code: str) -> Any:
         """Runs ``code`` in a management shell; the JSON it prints last, parsed."""
         return json.loads(self.cluster.manage("shell", "-c", code).strip().splitlines()[-1])
+
+    def primed(self, code: str) -> subprocess.Popen[str]:
+        """A management shell that has started Django and runs ``code`` when sent a line:
+        the change happens at once, not after the seconds a new process takes to start.
+        ``communicate(input="\\n")`` sends it."""
+        waiting = f"import sys\nsys.stdin.readline()\n{code}"
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "shell", "-c", waiting],
+            cwd=ROOT, env=self.cluster.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
 
     def start(self) -> None:
         self.pg.init()
