@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -162,16 +163,29 @@ class Nginx:
         self.port = free_port()
         self.upstreams = upstreams
         self.process: subprocess.Popen[bytes] | None = None
+        self.conf = directory / "nginx.conf"
+
+    def _write(self, down: set[int]) -> None:
+        servers = "\n        ".join(
+            f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s{' down' if i in down else ''};"
+            for i, port in enumerate(self.upstreams)
+        )
+        self.conf.write_text(NGINX_CONF.format(dir=self.directory, servers=servers, port=self.port))
+
+    def drain(self, down: set[int], *, settle: float = 1.0) -> None:
+        """Takes instances ``down`` out of the rotation (a reload: old workers finish what
+        they hold), as a deployment does before it stops them; ``set()`` puts all back."""
+        assert self.process is not None
+        self._write(down)
+        self.process.send_signal(signal.SIGHUP)
+        time.sleep(settle)
 
     def start(self) -> None:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(binary).exists():
             raise RuntimeError("nginx is not installed (bin/with-test-services installs it)")
-        servers = "\n        ".join(
-            f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in self.upstreams
-        )
-        conf = self.directory / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=self.directory, servers=servers, port=self.port))
+        self._write(set())
+        conf = self.conf
         log = (self.directory / "stderr.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603
             [binary, "-p", str(self.directory), "-c", str(conf)], stdout=log, stderr=log
@@ -273,6 +287,7 @@ class Fleet:
 
     def port_index(self, upstream: str) -> int:
         """The instance behind an ``X-Upstream`` value such as ``127.0.0.1:41234``."""
+        # nginx lists every server it tried: the last one answered.
         return self.cluster.ports.index(int(upstream.rsplit(":", 1)[1]))
 
     def query(self, code: str) -> Any:
@@ -315,6 +330,23 @@ class Fleet:
             cwd=ROOT, env=self.cluster.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
+    def keys_changed(self, keys: str) -> None:
+        """Every instance runs on ``keys`` now: so do the commands and the worker."""
+        self.cluster.env["MCP_ENCRYPTION_KEYS"] = keys
+        self.cluster.keys = [keys] * SIZE
+        self.stop_worker()
+        self.start_worker()
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(timeout=10)
+            self.worker = None
+
     def heal(self) -> None:
         """Every part running again: a killed instance restarted, Redis thawed or restarted."""
         if self.redis.process is None:
@@ -330,13 +362,7 @@ class Fleet:
     def stop(self) -> None:
         self.nginx.stop()
         self.cluster.stop_all()
-        if self.worker is not None:
-            self.worker.terminate()
-            try:
-                self.worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.worker.kill()
-                self.worker.wait(timeout=10)
+        self.stop_worker()
         self.redis.stop()
         try:
             self.pg.stop()
