@@ -47,7 +47,7 @@ class Answer:
         return json.loads(self.body)
 
 
-TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+TASKS: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
 
 
 def call_tool(
@@ -129,7 +129,9 @@ class Load:
                     time.sleep(self.pause)
 
     def start(self) -> Load:
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(self.clients)]
+        self._threads = [
+            threading.Thread(target=self._run, daemon=True) for _ in range(self.clients)
+        ]
         for thread in self._threads:
             thread.start()
         return self
@@ -157,4 +159,5 @@ def summary(answers: list[Answer]) -> str:
     for answer in answers:
         statuses[answer.status] = statuses.get(answer.status, 0) + 1
     longest = max((a.took for a in answers), default=0.0)
-    return f"{len(answers)} requests, statuses {dict(sorted(statuses.items()))}, longest {longest:.3f} s"
+    counted = dict(sorted(statuses.items()))
+    return f"{len(answers)} requests, statuses {counted}, longest {longest:.3f} s"

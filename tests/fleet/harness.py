@@ -10,6 +10,7 @@ as they found it. Every wait here is bounded. Used by the fleet tests and the so
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -94,9 +95,7 @@ class PostgresServer:
         return f"postgres://postgres@{quote(str(self.directory), safe='')}/postgres"
 
     def _pg(self, *args: str) -> None:
-        subprocess.run(  # noqa: S603
-            [*self.as_pg, *args], check=True, capture_output=True, timeout=60
-        )
+        subprocess.run([*self.as_pg, *args], check=True, capture_output=True, timeout=60)
 
     def init(self) -> None:
         self.directory.chmod(0o755)
@@ -187,7 +186,7 @@ class Nginx:
         self._write(set())
         conf = self.conf
         log = (self.directory / "stderr.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [binary, "-p", str(self.directory), "-c", str(conf)], stdout=log, stderr=log
         )
         wait_for(self._listening, timeout=20, what="nginx listening")
@@ -299,7 +298,7 @@ class Fleet:
         the change happens at once, not after the seconds a new process takes to start.
         ``communicate(input="\\n")`` sends it."""
         waiting = f"import sys\nsys.stdin.readline()\n{code}"
-        return subprocess.Popen(  # noqa: S603
+        return subprocess.Popen(
             [sys.executable, "manage.py", "shell", "-c", waiting],
             cwd=ROOT, env=self.cluster.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
@@ -324,7 +323,7 @@ class Fleet:
 
     def start_worker(self) -> None:
         log = (self.directory / "worker.log").open("ab")
-        self.worker = subprocess.Popen(  # noqa: S603
+        self.worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "mcpserver", "worker", "--pool", "solo",
              "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
             cwd=ROOT, env=self.cluster.env, stdout=log, stderr=subprocess.STDOUT,
@@ -364,8 +363,6 @@ class Fleet:
         self.cluster.stop_all()
         self.stop_worker()
         self.redis.stop()
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.pg.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.pg.directory, ignore_errors=True)

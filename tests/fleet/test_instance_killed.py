@@ -24,7 +24,8 @@ STORED = """
 import json
 from tools.workspace.models import Requirement
 from tenants.models import AuditLog
-titles = list(Requirement.objects.filter(title__startswith="killed-").values_list("title", flat=True))
+killed = Requirement.objects.filter(title__startswith="killed-")
+titles = list(killed.values_list("title", flat=True))
 ids = list(AuditLog.objects.filter(action="tool.call").values_list("request_id", flat=True))
 print(json.dumps({"titles": titles, "request_ids": ids}))
 """
@@ -62,8 +63,10 @@ def test_sigkill_under_load_loses_nothing_acknowledged(healthy: Fleet) -> None:
     assert answers and not late, [(a.status, a.body[:200]) for a in late]
     assert all(a.started < killed_at + SETTLED_AFTER for a in failed)
     assert sum(a.status == 200 for a in answers) > len(answers) * 0.9
-    print(f"failed: {len(failed)}, all sent within {SETTLED_AFTER} s of the kill "
-          f"({killed_at - started:.1f} s into the load)")
+    print(
+        f"failed: {len(failed)}, all sent within {SETTLED_AFTER} s of the kill "
+        f"({killed_at - started:.1f} s into the load)"
+    )
 
     acknowledged = {
         title: answer
@@ -74,7 +77,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(healthy: Fleet) -> None:
     assert not [a.body for a in acknowledged.values() if a.json()["result"].get("isError")]
 
     def stored() -> dict[str, list[str]]:
-        return fleet.query(STORED)  # type: ignore[no-any-return]
+        return fleet.query(STORED)
 
     def everything_stored() -> bool:
         now = stored()

@@ -70,12 +70,17 @@ def test_a_postgres_restart_is_ridden_out(healthy: Fleet) -> None:
     print(f"\nwhoami: {summary(whoami)}\nlist_requirements: {summary(lists)}")
     print(f"ready everywhere {back:.2f} s after PostgreSQL started")
 
-    assert {a.status for a in whoami} == {200}, (summary(whoami), [(round(a.started - stopped_at, 2), a.body[:300]) for a in whoami if a.status != 200][:3])  # served from Redis
+    assert {a.status for a in whoami} == {200}, (
+        summary(whoami),
+        [(round(a.started - stopped_at, 2), a.body[:300]) for a in whoami if a.status != 200][:3],
+    )  # served from Redis
     assert all(_clean(a) for a in lists), [a.body[:300] for a in lists if not _clean(a)]
     during = [a for a in lists if stopped_at + 0.5 < a.started < starting_at]
     served = [a for a in during if a.status == 200 and not _failed(a)]
-    print(f"database calls while it was down: {len(during)}, answered anyway: {len(served)}; "
-          f"statuses {sorted({a.status for a in during})}")
+    print(
+        f"database calls while it was down: {len(during)}, answered anyway: {len(served)}; "
+        f"statuses {sorted({a.status for a in during})}"
+    )
     assert during and not served, [(a.started - stopped_at, a.body[:300]) for a in served]
     after = [a for a in lists if a.started > started_at + back]
     assert after and all(a.status == 200 and "result" in a.json() for a in after)

@@ -70,7 +70,7 @@ def test_a_hung_redis_slows_no_request_past_the_bound(healthy: Fleet, idp: Loopb
     frozen_at = time.monotonic()
     try:
         time.sleep(BREAKER_OPEN_AFTER)
-        out, err = revoke.communicate(input="\n", timeout=30)
+        _out, err = revoke.communicate(input="\n", timeout=30)
         assert revoke.returncode == 0, err
         took = seen_after(lambda: _refused_everywhere(fleet, spare.raw), timeout=5,
                         what="the revocation on every instance")  # fmt: skip

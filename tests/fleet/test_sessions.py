@@ -79,7 +79,8 @@ def test_a_stream_cut_by_sigkill_resumes_on_another_instance(healthy: Fleet) -> 
     assert not {e.id for e in resumed} & {e.id for e in seen}
 
 
-def _elicit(http: httpx2.Client, url: str, session: dict[str, str]) -> tuple[Any, str, str]:
+def _elicit(fleet: Fleet, http: httpx2.Client, session: dict[str, str]) -> tuple[Any, str, str]:
+    url = fleet.url
     call = {
         "jsonrpc": "2.0",
         "id": 9,
@@ -96,17 +97,20 @@ def _elicit(http: httpx2.Client, url: str, session: dict[str, str]) -> tuple[Any
             "id": asked["id"],
             "result": {"action": "accept", "content": {"response": "Ada"}},
         }
-        posted = http.post(url, json=answer, headers=session)
+        # Round robin sends the next request elsewhere unless other traffic came between:
+        # the answer goes to an instance that is certainly not the asking one.
+        other = (fleet.port_index(asking) + 1) % SIZE
+        posted = http.post(fleet.instance_url(other), json=answer, headers=session)
         assert posted.status_code == 202, posted.text
-        return next(events).data, asking, posted.headers["x-upstream"]
+        return next(events).data, asking, f"127.0.0.1:{fleet.cluster.ports[other]}"
 
 
 def test_an_elicitation_is_answered_through_another_instance(fleet: Fleet) -> None:
     key = fleet.credentials["pair"].raw
     with httpx2.Client(timeout=10) as http:
         session = open_session(http, fleet.url, key, elicitation={})
-        final, asking, answering = _elicit(http, fleet.url, session)
-    assert asking != answering  # round robin: the answer landed on another instance
+        final, asking, answering = _elicit(fleet, http, session)
+    assert asking != answering
     assert final["id"] == 9
     assert final["result"]["content"][0]["text"] == (
         'User response: action=accept, content={"response": "Ada"}'

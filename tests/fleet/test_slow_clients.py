@@ -21,7 +21,7 @@ BOUND = 2.5
 
 
 async def _slow_client(port: int, seconds: float) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = b"x" * 100
     writer.write(
         b"POST /mcp/pair HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -63,7 +63,9 @@ def test_slow_clients_and_idle_streams_exhaust_nothing(fleet: Fleet) -> None:
             asyncio.create_task(_slow_client(fleet.nginx.port, 6.0)) for _ in range(SLOW_CLIENTS)
         ]
         idle = fleet.credentials["idle"].raw
-        opened = await asyncio.gather(*(_listen(fleet.nginx.port, idle) for _ in range(IDLE_STREAMS)))
+        opened = await asyncio.gather(
+            *(_listen(fleet.nginx.port, idle) for _ in range(IDLE_STREAMS))
+        )
         others.start()
         await asyncio.sleep(3.0)
         await asyncio.gather(*slow)
@@ -77,8 +79,10 @@ def test_slow_clients_and_idle_streams_exhaust_nothing(fleet: Fleet) -> None:
           f"{summary(answers)}")  # fmt: skip
     admitted = [o for o in opened if o[0] == 200]
     refused = [o for o in opened if o[0] != 200]
-    print(f"streams admitted {len(admitted)}, refused {len(refused)} "
-          f"(limit {STREAMS_PER_TENANT} per tenant on each of {SIZE} instances)")
+    print(
+        f"streams admitted {len(admitted)}, refused {len(refused)} "
+        f"(limit {STREAMS_PER_TENANT} per tenant on each of {SIZE} instances)"
+    )
     assert len(admitted) <= STREAMS_PER_TENANT * SIZE
     assert len(admitted) >= STREAMS_PER_TENANT  # at least one instance filled up
     assert refused and {o[0] for o in refused} == {503}
