@@ -2,15 +2,19 @@
 
     python -m benchmarks.mcp_http [--seconds 5] [--rounds 3] [--connections 32]
 
-Starts, on a throwaway SQLite database with one tenant and one API key, five servers pinned
-to one core (``taskset -c 0``): the project's application and a bare ASGI app under daphne,
-the same two under uvicorn (uvloop, httptools), and the official MCP SDK's stateless server
-under uvicorn; the project's application twice more, called with ``whoami_by_hand`` (the same
-tool as a hand-built ``Tool``, ``benchmarks/tools.py``) beside ``whoami`` (written with
-tools.authoring). ``wrk`` runs pinned to the other core and sends a 2026-07-28 ``tools/call``
-(a fixed JSON body to the bare apps). Runs are interleaved round by round and the
-median of the rounds is printed, with the ratios the targets are judged by. Needs ``wrk`` and
-``taskset`` and two cores; every figure is noisy on a shared machine: quote the ratios.
+Starts, on a throwaway SQLite database with one tenant, one API key and a loopback identity
+provider (for the JWT rows), with the shared store on a throwaway Redis, every server pinned to
+one core (``taskset -c 0``): a bare ASGI app and a minimal Channels consumer under daphne and
+the project's application beside them; under uvicorn (uvloop, httptools) the bare app and the
+project's application called with an API key, with a JWT from the process tier, from Redis
+(process tier off) and fully validated (a 2 ms cache TTL, so every request validates), and
+``list_requirements`` (a workspace read); the official SDK's high-level server (formerly
+FastMCP) under uvicorn with httptools and with h11; the by-hand ``whoami`` beside the decorated
+one. ``wrk`` runs on the other core; rows are interleaved round by round and medians printed,
+then each ratio beside its target, p99 at 8 connections, JWKS fetches during the timed rounds,
+and server CPU time per 1,000 requests with one instance and with three behind nginx
+(``benchmarks/cpu.py``). Needs ``wrk``, ``taskset``, nginx for the last figure, and two cores;
+every figure is noisy on a shared machine: quote the ratios.
 """
 
 from __future__ import annotations
