@@ -59,7 +59,9 @@ class _Work:
             # The client cancelled it: no answer, but the session's changes are kept.
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             _observe(call, "cancelled")
-            message, status = None, 204
+            # No answer: a request stream that ends without one (SSE), which every
+            # Streamable HTTP client reads; a bodiless 204 made the SDK's reader fail.
+            message, status, headers = None, 200, [(b"content-type", b"text/event-stream")]
         except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
             _observe(call, outcome_of(exc))
             failed = answer(exc, call.message.id, era=call.era)
