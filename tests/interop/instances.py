@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import PAIR, seed_sqlite
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -78,10 +80,21 @@ class Cluster:
             pytest.fail(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout if check else f"{done.returncode}\n{done.stdout}{done.stderr}"
 
+    def migrate(self, *, with_pair: bool = False) -> None:
+        """The database as ``migrate`` (and ``create_tenant pair``) would leave it: a copy of a
+        template on SQLite (tests/databases.py), the command itself on PostgreSQL."""
+        if self.env["DATABASE_URL"].startswith("sqlite:///"):
+            seed_sqlite(self.env["DATABASE_URL"], template=PAIR if with_pair else "schema")
+            return
+        self.manage("migrate", "--noinput", "-v", "0")
+        if with_pair:
+            self.manage(
+                "create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance"
+            )
+
     def setup_tenant(self) -> str:
         """Migrates, creates the ``pair`` tenant and returns a raw API key for it."""
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance")
+        self.migrate(with_pair=True)
         return self.manage("create_api_key", "pair", "--name", "pair").strip().splitlines()[-1]
 
     def log_of(self, index: int) -> str:
@@ -172,8 +185,7 @@ def server_instances(*, redis_url: str, tmp_path: Path, count: int = 2) -> Itera
     cluster = Cluster(
         redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32), size=count
     )
-    cluster.manage("migrate", "--noinput", "-v", "0")
-    cluster.manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,conformance")
+    cluster.migrate(with_pair=True)
     created = cluster.manage("create_api_key", "pair", "--name", "pair")
     found = re.search(r"\b(ak_\w+)", created)
     assert found, created

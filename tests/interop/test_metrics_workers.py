@@ -72,7 +72,7 @@ def workers(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Cluster, Path
             "MCP_TEST_OVERRIDES": json.dumps({"MCP_SERVER": {"METRICS_FLUSH_INTERVAL": 0.3}}),
         }
     )
-    cluster.manage("migrate", "--noinput", "-v", "0")
+    cluster.migrate()
     env = {**cluster.env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}
     log = (tmp / "server.log").open("ab")
     server = subprocess.Popen(

@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from tenants import key_material
 from tenants.models import ApiKey, AuditLog, IdentityProvider, Tenant
+from tests.databases import seed_sqlite
 
 
 def run(*args: str) -> str:
@@ -121,10 +122,7 @@ def cli_env(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{db}",
         "DJANGO_SETTINGS_MODULE": "tests.settings",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=settings.BASE_DIR, env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    seed_sqlite(env["DATABASE_URL"])
     return env
 
 

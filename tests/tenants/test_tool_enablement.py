@@ -19,6 +19,7 @@ from django.test import override_settings
 from tenants import services
 from tenants.models import AuditLog, Tenant
 from tenants.signals import tools_changed
+from tests.databases import seed_sqlite
 from tools.events import tenant_group
 from tools.registry import catalogue_for
 
@@ -204,7 +205,7 @@ def test_real_process_bad_input_is_one_line_exit_1_and_internal_sets_refused(tmp
         "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
         "DJANGO_DEBUG": "1",
     }
-    assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
+    seed_sqlite(env["DATABASE_URL"])
     assert manage(env, "create_tenant", "acme", "--name", "Acme").returncode == 0
     for args in (
         ("--disable-tools", "whoamii"),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.databases import seed_sqlite
 from tests.mcpserver.conftest import (
     MODERN,
     ROOT,
@@ -44,7 +45,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], 
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
 
-    manage("migrate", "--noinput", "-v", "0")
+    seed_sqlite(env["DATABASE_URL"])
     manage("create_tenant", "acme", "--name", "Acme", "--toolsets", "builtin,conformance")
     key = manage("create_api_key", "acme", "--name", "ci").strip().splitlines()[-1]
     return env, key

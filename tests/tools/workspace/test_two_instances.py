@@ -28,7 +28,7 @@ SCOPES = "workspace:read,workspace:write"
 @pytest.fixture
 def pair(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
-    cluster.manage("migrate", "--noinput", "-v", "0")
+    cluster.migrate()
     cluster.manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,workspace")
     made = cluster.manage("create_api_key", "pair", "--name", "pair", "--scopes", SCOPES)
     try:
