@@ -11,7 +11,7 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run manage static test lint pytest conformance node-tools bench check-python
+.PHONY: run manage static test lint pytest-in-process conformance node-tools bench check-python
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,8 +42,9 @@ run: $(VENV)/.base
 manage: $(VENV)/.base
 	@bin/manage $(ARGS)
 
+# Two streams at once, each on servers of its own (bin/run-tests says which tests go where).
 test: $(VENV)/.dev node-tools static
-	bin/with-test-services $(MAKE) --no-print-directory lint conformance pytest
+	PY=$(PY) bin/run-tests
 
 # The deployment step that builds the hashed static manifest the server needs outside debug
 # mode (system check mcpserver.E008); the servers the tests start run that way.
@@ -69,10 +70,11 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
-# SQLite first, then the same suite on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services),
-# less the tests that start servers on a database of their own (marked own_database).
-pytest: $(VENV)/.dev
-	$(PY) -m pytest
+# The tests that run in the test process, on SQLite and then on PostgreSQL (TEST_POSTGRES_URL,
+# from bin/with-test-services); the rest start servers on a database of their own (marked
+# own_database) and run once, beside these (bin/run-tests).
+pytest-in-process: $(VENV)/.dev
+	$(PY) -m pytest -m "not own_database"
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
 		echo "--- again on PostgreSQL"; \
 		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest -m "not own_database"; \

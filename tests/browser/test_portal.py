@@ -83,8 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cluster.migrate()
         cluster.manage("create_tenant", "acme", "--name", "Acme Corp", "--toolsets", "builtin")
         try:
-            cluster.start(0)
-            cluster.start(1)
+            cluster.start_all()
             yield Site(front=front, public=public, issuer=issuer, cluster=cluster)
         finally:
             cluster.stop_all()

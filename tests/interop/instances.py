@@ -3,6 +3,7 @@ with its own environment (a key rotation runs instances on different key lists).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -80,6 +81,31 @@ class Cluster:
             pytest.fail(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout if check else f"{done.returncode}\n{done.stdout}{done.stderr}"
 
+    def manage_all(self, *commands: tuple[str, ...]) -> list[str]:
+        """Runs management commands one after another in one process (a new process costs
+        seconds of start-up); returns what each printed."""
+        script = (
+            "import io, json\n"
+            "from django.core.management import call_command\n"
+            "printed = []\n"
+            f"for args in {[list(c) for c in commands]!r}:\n"
+            "    out = io.StringIO()\n"
+            "    call_command(*args, stdout=out)\n"
+            "    printed.append(out.getvalue())\n"
+            "print(json.dumps(printed))\n"
+        )
+        printed: list[str] = json.loads(self.manage("shell", "-c", script).strip().splitlines()[-1])
+        return printed
+
+    @contextmanager
+    def console(self) -> Iterator[Console]:
+        """A management process that stays up and runs the commands sent to it."""
+        console = Console(self.env)
+        try:
+            yield console
+        finally:
+            console.close()
+
     def migrate(self, *, with_pair: bool = False) -> None:
         """The database as ``migrate`` (and ``create_tenant pair``) would leave it: a copy of a
         template on SQLite (tests/databases.py), the command itself on PostgreSQL."""
@@ -154,9 +180,69 @@ class Cluster:
         self.stop(index)
         self.start(index, keys=keys)
 
+    def start_all(self) -> None:
+        """Starts every instance at once: their seconds of start-up overlap."""
+        for index in range(len(self._servers)):
+            self.launch(index)
+        for index in range(len(self._servers)):
+            self.wait_ready(index)
+
     def stop_all(self) -> None:
+        for server in self._servers:
+            if server is not None:
+                server.terminate()
         for index in range(len(self._servers)):
             self.stop(index)
+
+
+_CONSOLE = """
+import io, json, sys
+from django.core.management import call_command
+from django.db import close_old_connections
+for line in sys.stdin:
+    close_old_connections()  # a connection the database dropped since is replaced
+    out = io.StringIO()
+    try:
+        call_command(*json.loads(line), stdout=out)
+        reply = {"ok": True, "out": out.getvalue()}
+    except Exception as exc:
+        reply = {"ok": False, "out": out.getvalue() + type(exc).__name__ + ": " + str(exc)}
+    sys.stdout.write("\\x1e" + json.dumps(reply) + "\\n")
+    sys.stdout.flush()
+"""
+
+
+class Console:
+    """One ``manage.py shell`` that runs management commands sent to it, for tests that ask
+    the database many times over (a new process costs seconds of start-up each time)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", _CONSOLE],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def run(self, *args: str) -> str:
+        """What the command printed; the test fails if it raised."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(args) + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("\x1e"):
+                reply = json.loads(line[1:])
+                if not reply["ok"]:
+                    pytest.fail(f"manage.py {' '.join(args)} failed: {reply['out']}")
+                return str(reply["out"])
+        pytest.fail(f"the console exited running manage.py {' '.join(args)}")
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @dataclass
@@ -190,8 +276,7 @@ def server_instances(*, redis_url: str, tmp_path: Path, count: int = 2) -> Itera
     found = re.search(r"\b(ak_\w+)", created)
     assert found, created
     try:
-        for index in range(count):
-            cluster.start(index)
+        cluster.start_all()
         yield Instances(
             urls=cluster.urls,
             key=created.strip().splitlines()[-1],

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from tests.interop.faults import MODERN, headers, wait_until
-from tests.interop.instances import Cluster
+from tests.interop.instances import Cluster, Console
 from tests.mcpserver.test_database_outage import PostgresServer, _pg_bin
 from tests.sessions_store.conftest import RedisServer
 
@@ -66,19 +66,20 @@ def tool_call(http: httpx2.Client, url: str, key: str, n: int) -> bool:
     return response.status_code == 200 and "result" in response.json()
 
 
-def recorded(cluster: Cluster) -> int:
-    counts: dict[str, Any] = json.loads(cluster.manage("tool_usage", "pair", "--json"))
+def recorded(console: Console) -> int:
+    counts: dict[str, Any] = json.loads(console.run("tool_usage", "pair", "--json"))
     return int(counts.get("whoami", {}).get("calls", 0))
 
 
 def settled(cluster: Cluster, answered: int, redis_url: str) -> None:
     """Exactly ``answered`` records, still so after another claim interval, nothing pending,
     and the tenant's chain intact."""
-    wait_until(lambda: recorded(cluster) >= answered, timeout=60, what="records written")
-    client = redis.Redis.from_url(redis_url)
-    wait_until(lambda: client.xlen(STREAM) == 0, timeout=30, what="stream drained")
-    assert recorded(cluster) == answered
-    assert cluster.manage("verify_audit", "pair").startswith("Audit chain of pair intact")
+    with cluster.console() as console:
+        wait_until(lambda: recorded(console) >= answered, timeout=60, what="records written")
+        client = redis.Redis.from_url(redis_url)
+        wait_until(lambda: client.xlen(STREAM) == 0, timeout=30, what="stream drained")
+        assert recorded(console) == answered
+        assert console.run("verify_audit", "pair").startswith("Audit chain of pair intact")
 
 
 def test_a_killed_server_and_drainer_lose_and_double_nothing(
@@ -86,8 +87,7 @@ def test_a_killed_server_and_drainer_lose_and_double_nothing(
 ) -> None:
     cluster = _cluster(tmp_path, durable_redis.url)
     key = cluster.setup_tenant()
-    cluster.start(0)
-    cluster.start(1)
+    cluster.start_all()
     answered = 0
     try:
         with httpx2.Client(timeout=30) as http:
@@ -113,8 +113,7 @@ def test_a_redis_restart_loses_and_doubles_nothing(
 ) -> None:
     cluster = _cluster(tmp_path, durable_redis.url)
     key = cluster.setup_tenant()
-    cluster.start(0)
-    cluster.start(1)
+    cluster.start_all()
     answered = 0
     try:
         with httpx2.Client(timeout=30) as http:
@@ -150,14 +149,14 @@ def test_records_wait_in_redis_while_the_database_is_away(
 ) -> None:
     cluster = _cluster(tmp_path, durable_redis.url, DATABASE_URL=postgres.url)
     key = cluster.setup_tenant()
-    cluster.start(0)
-    cluster.start(1)
+    cluster.start_all()
     answered = 0
     try:
         with httpx2.Client(timeout=30) as http:
             for n in range(20):  # every instance validates the key while the database is up
                 answered += tool_call(http, cluster.urls[n % 2], key, n)
-            wait_until(lambda: recorded(cluster) == answered, timeout=30, what="first records")
+            with cluster.console() as console:
+                wait_until(lambda: recorded(console) == answered, timeout=30, what="first records")
             postgres.stop()
             during = sum(tool_call(http, cluster.urls[n % 2], key, n) for n in range(20, 60))
             assert during == 40  # answered from the caches, recorded in the stream

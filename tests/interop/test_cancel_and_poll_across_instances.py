@@ -54,11 +54,14 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         MCP_TEST_OVERRIDES=json.dumps(overrides),
         MCP_TEST_TICK_DIR=str(ticks),
     )
-    key = cluster.setup_tenant()
-    cluster.manage("set_tenant_tools", "pair", "--toolsets", "builtin,conformance,ticker")
-    other = cluster.manage("create_api_key", "pair", "--name", "other").strip().splitlines()[-1]
-    cluster.start(0)
-    cluster.start(1)
+    cluster.migrate(with_pair=True)
+    key, _, other = cluster.manage_all(
+        ("create_api_key", "pair", "--name", "pair"),
+        ("set_tenant_tools", "pair", "--toolsets", "builtin,conformance,ticker"),
+        ("create_api_key", "pair", "--name", "other"),
+    )
+    key, other = key.strip().splitlines()[-1], other.strip().splitlines()[-1]
+    cluster.start_all()
     try:
         yield Pair(urls=cluster.urls, key=key, other=other, ticks=ticks)
     finally:

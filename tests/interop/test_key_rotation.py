@@ -41,8 +41,7 @@ def cluster(redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=K1)
     cluster.api_key = cluster.setup_tenant()  # type: ignore[attr-defined]
     try:
-        cluster.start(0)
-        cluster.start(1)
+        cluster.start_all()
         yield cluster
     finally:
         cluster.stop_all()

@@ -29,11 +29,16 @@ def _cluster(redis_url: str, tmp_path: Path, *limit: str) -> Iterator[tuple[list
     for key in client.scan_iter(match="rl:*"):
         client.delete(key)
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
-    key = cluster.setup_tenant()
-    cluster.manage("set_rate_limit", "pair", *limit)
+    cluster.migrate(with_pair=True)
+    key = (
+        cluster.manage_all(
+            ("create_api_key", "pair", "--name", "pair"), ("set_rate_limit", "pair", *limit)
+        )[0]
+        .strip()
+        .splitlines()[-1]
+    )
     try:
-        for index in range(2):
-            cluster.start(index)
+        cluster.start_all()
         yield cluster.urls, key
     finally:
         cluster.stop_all()

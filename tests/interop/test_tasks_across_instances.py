@@ -39,16 +39,21 @@ def cluster(redis_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, str, str]
         MCP_TEST_OVERRIDES=json.dumps({"MCP_SERVER": {"TASKS_RUNNER": "celery"}}),
         CELERY_BROKER_URL=_broker(redis_url),
     )
-    key = cluster.setup_tenant()
-    other = cluster.manage("create_api_key", "pair", "--name", "other").strip().splitlines()[-1]
+    cluster.migrate(with_pair=True)
+    key, other = (
+        printed.strip().splitlines()[-1]
+        for printed in cluster.manage_all(
+            ("create_api_key", "pair", "--name", "pair"),
+            ("create_api_key", "pair", "--name", "other"),
+        )
+    )
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mcpserver", "worker", "--pool", "solo",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
         cwd=ROOT, env=cluster.env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    cluster.start(0)
-    cluster.start(1)
+    cluster.start_all()
     try:
         yield cluster, key, other
     finally:

@@ -25,8 +25,7 @@ def cluster(redis_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, str]]:
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
     key = cluster.setup_tenant()
     try:
-        for index in range(2):
-            cluster.start(index)
+        cluster.start_all()
         yield cluster, key
     finally:
         cluster.stop_all()

@@ -37,8 +37,7 @@ def two_instances(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], s
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
     key = cluster.setup_tenant()
     try:
-        for index in range(2):
-            cluster.start(index)
+        cluster.start_all()
         yield cluster.urls, key
     finally:
         cluster.stop_all()

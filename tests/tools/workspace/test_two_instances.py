@@ -29,11 +29,12 @@ SCOPES = "workspace:read,workspace:write"
 def pair(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
     cluster.migrate()
-    cluster.manage("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,workspace")
-    made = cluster.manage("create_api_key", "pair", "--name", "pair", "--scopes", SCOPES)
+    made = cluster.manage_all(
+        ("create_tenant", "pair", "--name", "Pair", "--toolsets", "builtin,workspace"),
+        ("create_api_key", "pair", "--name", "pair", "--scopes", SCOPES),
+    )[1]
     try:
-        for index in range(2):
-            cluster.start(index)
+        cluster.start_all()
         yield cluster.urls, made.strip().splitlines()[-1]
     finally:
         cluster.stop_all()
