@@ -133,6 +133,7 @@ def manage(env, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.own_database  # real processes on a SQLite file of their own
 def test_onboarding_with_real_processes(cli_env):
     done = manage(cli_env, "create_tenant", "acme", "--name", "Acme Corp")
     assert done.returncode == 0, done.stderr
@@ -147,6 +148,7 @@ def test_onboarding_with_real_processes(cli_env):
     assert done.returncode == 0 and "revoked" in done.stdout
 
 
+@pytest.mark.own_database  # real processes on a SQLite file of their own
 @pytest.mark.parametrize(
     "args",
     [

@@ -115,6 +115,7 @@ def test_the_command_refuses_bad_input_and_changes_nothing(
     assert not AuditLog.objects.filter(action="tenant.rate_limit").exists()
 
 
+@pytest.mark.own_database  # real processes on a SQLite file of their own
 def test_the_command_as_a_process_says_one_line_and_exits_1(tmp_path: Any) -> None:
     env = {
         **os.environ,

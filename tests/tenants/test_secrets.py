@@ -143,6 +143,7 @@ def _stored(env) -> int:
         return sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)  # noqa: S608
 
 
+@pytest.mark.own_database  # real processes on a SQLite file of their own
 @pytest.mark.parametrize(
     ("args", "stdin"),
     [
@@ -198,6 +199,7 @@ def test_bad_input_is_refused_with_what_to_fix_and_nothing_changed(tenant, args,
     assert not tenant.upstreams.exists() and not tenant.http_tools.exists()
 
 
+@pytest.mark.own_database  # real processes on a SQLite file of their own
 def test_the_commands_as_an_operator_runs_them(cli_env, tmp_path):
     done = manage(cli_env, "set_tenant_secret", "acme", "CRM_TOKEN", stdin=VALUE + "\n")
     assert done.returncode == 0, done.stderr

@@ -126,7 +126,8 @@ class JwtContract(AuthPathContract):
         )
 
     def test_unknown_kid_refetches_once_then_cools_down(self, path, call, settings):
-        settings.MCP_SERVER = {**settings.MCP_SERVER, "JWKS_REFETCH_COOLDOWN": 2}
+        # Long enough that the five calls below fall within it on a busy machine too.
+        settings.MCP_SERVER = {**settings.MCP_SERVER, "JWKS_REFETCH_COOLDOWN": 4}
         assert call("/mcp/acme", token=path.good()).status == 200
         fetched = path.idp.jwks_hits
         assert fetched == 1
@@ -146,7 +147,8 @@ class JwtContract(AuthPathContract):
         # The provider publishes the new key: once the cooldown is over it is picked up.
         path.idp.keys.append(rotated)
         assert first_refetch is not None
-        time.sleep(max(0.0, first_refetch + 2.1 - time.monotonic()))
+        # Past the cooldown, and past the per-process recheck interval of the last call.
+        time.sleep(max(0.3, first_refetch + 4.1 - time.monotonic()))
         assert call("/mcp/acme", token=token).status == 200
         assert path.idp.jwks_hits == fetched + 2
 
