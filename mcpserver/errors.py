@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcpserver.conf import mcp_settings
+
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -205,6 +207,17 @@ class Unavailable(McpError):
 
     def headers(self) -> Headers:
         return [(b"retry-after", str(self.retry_after).encode()), *super().headers()]
+
+
+class DatabaseUnreachable(Unavailable):
+    """The database stopped answering while a tool, resource or prompt was using it: "not
+    now", a JSON-RPC error and ``Retry-After``, not a tool that failed (nor a 500)."""
+
+    default_message = "The database is unavailable right now; try again shortly."
+
+    def __init__(self, message: str | None = None, *, data: Any = None) -> None:
+        super().__init__(message, data=data)
+        self.retry_after = int(mcp_settings.DATABASE_RETRY_AFTER)
 
 
 class StreamLimitReached(Unavailable):

@@ -22,11 +22,18 @@ from mcpserver.eras import (
     SUPPORTED_VERSIONS,
     Era,
 )
-from mcpserver.errors import InvalidParams, McpError, ResourceNotFound, ToolError
+from mcpserver.errors import (
+    DatabaseUnreachable,
+    InvalidParams,
+    McpError,
+    ResourceNotFound,
+    ToolError,
+)
 from mcpserver.protocol import call_audit, request_state, tasks
 from mcpserver.protocol.call import Call
 from mcpserver.protocol.translator import tool_failure
 from tenants.auth.authorization import authorize
+from tenants.auth.outage import OUTAGE_ERRORS, note
 from tools.context import LOG_LEVELS, InputRequired, ToolContext
 from tools.registry import ResourceTemplate, Tool
 
@@ -181,6 +188,9 @@ async def _tools_call(call: Call) -> dict[str, Any]:
             return tool_failure(failure, tool=name)
         except (InputRequired, McpError):
             raise
+        except OUTAGE_ERRORS as exc:  # "not now", not a tool that failed
+            note(exc)
+            raise DatabaseUnreachable from exc
         except Exception as exc:  # noqa: BLE001 (logged by the translator)
             return tool_failure(exc, tool=name)
 
@@ -204,10 +214,14 @@ async def resources_read(call: Call) -> dict[str, Any]:
     await _authorize(call, resource.required_scopes)
 
     async def run(ctx: ToolContext) -> dict[str, Any]:
-        if isinstance(resource, ResourceTemplate):
-            contents = await resource.handler(ctx, uri, variables)
-        else:
-            contents = await resource.handler(ctx, uri)
+        try:
+            if isinstance(resource, ResourceTemplate):
+                contents = await resource.handler(ctx, uri, variables)
+            else:
+                contents = await resource.handler(ctx, uri)
+        except OUTAGE_ERRORS as exc:
+            note(exc)
+            raise DatabaseUnreachable from exc
         return _cacheable(call, {"contents": contents})
 
     return await _with_input(call, uri, {}, run)

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from glob import glob
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -126,18 +127,26 @@ def call(
 
 
 def tools_list(base: str, slug: str, key: str) -> tuple[int, dict[str, str], bytes, float]:
+    return rpc(base, slug, key, "tools/list", {})
+
+
+def rpc(
+    base: str, slug: str, key: str, method: str, params: dict[str, Any]
+) -> tuple[int, dict[str, str], bytes, float]:
     meta = {
         "io.modelcontextprotocol/protocolVersion": MODERN,
         "io.modelcontextprotocol/clientCapabilities": {},
     }
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": meta}}
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
         "Authorization": f"Bearer {key}",
         "MCP-Protocol-Version": MODERN,
-        "Mcp-Method": "tools/list",
+        "Mcp-Method": method,
     }
+    if "name" in params:
+        headers["Mcp-Name"] = params["name"]
     return call("POST", f"{base}/mcp/{slug}", body=json.dumps(body).encode(), headers=headers)
 
 
@@ -174,8 +183,8 @@ def test_a_postgres_outage_is_503_and_cached_credentials_keep_working(
         return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
     manage("migrate", "--noinput", "-v", "0")
-    manage("create_tenant", "acme", "--name", "Acme")
-    used = manage("create_api_key", "acme", "--name", "used")
+    manage("create_tenant", "acme", "--name", "Acme", "--toolsets", "builtin,workspace")
+    used = manage("create_api_key", "acme", "--name", "used", "--scopes", "workspace:read")
     fresh = manage("create_api_key", "acme", "--name", "fresh")
     base = daphne(env).base
     metadata = f"{base}/.well-known/oauth-protected-resource/mcp/acme"
@@ -204,7 +213,16 @@ def test_a_postgres_outage_is_503_and_cached_credentials_keep_working(
         cached_key = tools_list(base, "acme", used)
         assert cached_key[0] == 200, cached_key[2]
         assert "tools" in json.loads(cached_key[2])["result"]
-        waits = [answer[3] for answer in (new_key, unknown, document, readiness, cached_key)]
+        # A tool that needs the database: "not now" and when to retry, not "the tool failed".
+        reading = rpc(base, "acme", used, "tools/call", {"name": "list_requirements"})
+        assert reading[0] == 503 and int(reading[1]["retry-after"]) > 0, reading[2]
+        assert json.loads(reading[2])["error"] == {
+            "code": -32603,
+            "message": "The database is unavailable right now; try again shortly.",
+        }
+        waits = [
+            answer[3] for answer in (new_key, unknown, document, readiness, cached_key, reading)
+        ]
         print(f"longest wait during the outage: {max(waits):.3f} s")
     finally:
         postgres.start()
