@@ -155,6 +155,7 @@ def _build_journal() -> Journal:
         batch=int(mcp_settings.AUDIT_DRAIN_BATCH),
         claim_idle=float(mcp_settings.AUDIT_CLAIM_IDLE),
         drain_in_process=bool(mcp_settings.AUDIT_DRAIN_IN_PROCESS),
+        interval=float(mcp_settings.AUDIT_DRAIN_INTERVAL),
     )
     return Journal(config=config, sink=_write_from_journal)
 
