@@ -192,5 +192,6 @@ def main() -> None:
         ratio = best[decorated] / best[by_hand]
         print(f"  {decorated} / {by_hand} = {ratio:.3f} (target <= 1.05)")
 
+
 if __name__ == "__main__":
     main()

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.db import close_old_connections, transaction
 from django.conf import settings
+from django.db import close_old_connections, transaction
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import request_id_from_header

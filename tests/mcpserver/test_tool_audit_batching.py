@@ -49,7 +49,8 @@ def _stored_tools(client: redis.Redis, stream: bytes) -> list[str]:
     import json
 
     tools = []
-    for _id, fields in client.xrange(stream):
+    entries: Any = client.xrange(stream)
+    for _id, fields in entries:
         opened = get_keyring().open(fields[b"d"], aad=stream)
         assert opened is not None
         tools.append(json.loads(opened)["tool"])
@@ -94,8 +95,9 @@ def test_a_failed_batch_sends_only_its_own_records_to_the_queue(
     client.set(b"j:wrong-type", b"not a stream")
     with _settings(AUDIT_APPEND_TIMEOUT=0.5):
         journal = toolaudit.journal()
-        assert journal.stream is not None
-        stream = journal.stream.name
+        appender = journal.stream
+        assert appender is not None
+        stream = appender.name
 
         async def batch(prefix: str) -> None:
             await asyncio.gather(
@@ -103,9 +105,9 @@ def test_a_failed_batch_sends_only_its_own_records_to_the_queue(
             )
 
         async def two_batches() -> None:
-            journal.stream.name = b"j:wrong-type"  # every XADD of this batch fails
+            appender.name = b"j:wrong-type"  # every XADD of this batch fails
             await batch("failed")
-            journal.stream.name = stream
+            appender.name = stream
             await batch("stored")
 
         asyncio.run(two_batches())
