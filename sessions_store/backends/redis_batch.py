@@ -83,4 +83,6 @@ class TickBatcher:
                 for command in commands:
                     pipe.execute_command(*command)
                 # TimeoutError is an OSError: a slow Redis opens the breaker like a dead one.
-                return list(await asyncio.wait_for(pipe.execute(raise_on_error=False), self.timeout))
+                return list(
+                    await asyncio.wait_for(pipe.execute(raise_on_error=False), self.timeout)
+                )
