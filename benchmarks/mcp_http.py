@@ -6,11 +6,12 @@ Starts, on a throwaway SQLite database with one tenant, one API key and a loopba
 provider (for the JWT rows), with the shared store on a throwaway Redis, every server pinned to
 one core (``taskset -c 0``): a bare ASGI app and a minimal Channels consumer under daphne and
 the project's application beside them; under uvicorn (uvloop, httptools) the bare app and the
-project's application called with an API key, with a JWT from the process tier, from Redis
-(process tier off) and fully validated (a 2 ms cache TTL, so every request validates), and
-``list_requirements`` (a workspace read); the official SDK's high-level server (formerly
-FastMCP) under uvicorn with httptools and with h11; the by-hand ``whoami`` beside the decorated
-one. ``wrk`` runs on the other core; rows are interleaved round by round and medians printed,
+project's application called with an API key (and again without its in-process audit
+drainer), with a JWT from the process tier, from Redis (process tier off) and fully validated
+(a 2 ms cache TTL, so every request validates), and ``list_requirements`` (a workspace read);
+the official SDK's high-level server (formerly FastMCP) under uvicorn with httptools and with
+h11; the by-hand ``whoami`` beside the decorated one. ``wrk`` runs on the other core; rows are
+interleaved round by round and medians printed with each server's own CPU time per request,
 then each ratio beside its target, p99 at 8 connections, JWKS fetches during the timed rounds,
 and server CPU time per 1,000 requests with one instance and with three behind nginx
 (``benchmarks/cpu.py``). Needs ``wrk``, ``taskset``, nginx for the last figure, and two cores;
@@ -186,6 +187,10 @@ def targets() -> list[Target]:
         Target("daphne  this server", DAPHNE, "/mcp/bench"),
         Target("uvicorn bare ASGI app", uvicorn, "/", app=bare, credential=None),
         Target("uvicorn this server", uvicorn, "/mcp/bench"),
+        # The same server without its in-process audit drainer: the serving process's own
+        # cost, the records moved to the database by the other servers' drainers meanwhile.
+        Target("uvicorn drainer elsewhere", uvicorn, "/mcp/bench",
+               overrides={"AUDIT_DRAIN_IN_PROCESS": False}),
         Target("uvicorn this server c8", uvicorn, "/mcp/bench", connections=8,
                same_server_as="uvicorn this server"),
         Target("uvicorn JWT process", uvicorn, "/mcp/bench", credential="jwt",
@@ -294,9 +299,14 @@ def main() -> None:
         for _ in range(args.rounds):
             for target in rows:
                 url = f"http://127.0.0.1:{target.port}{target.path}"
+                spent = cpu.cpu_seconds(target.pid)
                 run = run_wrk(
                     url, scripts[target.name], args.seconds, target.connections or args.connections
                 )
+                # The server's own CPU per request: unlike req/s, barely moved by other
+                # processes taking turns on the core.
+                spent = cpu.cpu_seconds(target.pid) - spent
+                run["cpu_us"] = spent / max(run["requests"], 1) * 1e6
                 target.runs.append(run)
         jwks = idp.jwks_hits - jwks_before
         one = by_name["uvicorn this server"]

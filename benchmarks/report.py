@@ -15,6 +15,8 @@ RATIOS = [
      "uvicorn SDK httptools", 4.0),
     ("uvicorn httptools: this server / bare ASGI app", "uvicorn this server",
      "uvicorn bare ASGI app", 0.4),
+    ("uvicorn httptools: this server, drainer in other processes / bare ASGI app",
+     "uvicorn drainer elsewhere", "uvicorn bare ASGI app", None),
     ("uvicorn: decorator whoami / by-hand whoami", "uvicorn this server",
      "uvicorn by-hand tool", 0.95),
     ("daphne: decorator whoami / by-hand whoami", "daphne  this server",
@@ -44,7 +46,7 @@ def print_report(
         f"tools/call (2026-07-28), shared store on {store}, server on core 0, wrk on core 1, "
         f"{args.connections} connections unless named, median of {args.rounds} x {args.seconds}s"
     )
-    print(f"{'target':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    print(f"{'target':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'cpu us':>10}")
     rps: dict[str, float] = {}
     p99: dict[str, float] = {}
     for row in rows:
@@ -52,8 +54,9 @@ def print_report(
         p50 = statistics.median(r["p50"] for r in row.runs)
         p99[row.name] = statistics.median(r["p99"] for r in row.runs)
         errors = sum(r["errors"] for r in row.runs)
+        cpu_us = statistics.median(r.get("cpu_us", 0.0) for r in row.runs)
         print(f"{row.name:<28}{rps[row.name]:>10.0f}{p50:>10.2f}{p99[row.name]:>10.2f}"
-              f"{errors:>10.0f}")  # fmt: skip
+              f"{errors:>10.0f}{cpu_us:>10.0f}")  # fmt: skip
     for label, top, bottom, goal in RATIOS:
         ratio = rps[top] / rps[bottom]
         print(f"{label} = {ratio:.2f} {_verdict(ratio, goal)}".rstrip())

@@ -183,6 +183,9 @@ DEFAULTS: dict[str, Any] = {
     # Each server process drains the stream in a background thread; off, only the Celery task
     # (tenants.drain_audit) or `manage.py drain_audit` do.
     "AUDIT_DRAIN_IN_PROCESS": True,
+    # After a round that found less than a full batch, the in-process drainer waits this many
+    # seconds: under load it writes full batches, whose fixed cost is paid once per batch.
+    "AUDIT_DRAIN_INTERVAL": 0.25,
     # --- Background jobs (tenants.tasks, tenants.services.retention) ---
     # Days the audit log keeps a tenant's rows (a tenant's own setting overrides it), and the
     # rows without a tenant; None keeps them forever. Trimmed from the start of each hash

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import logging
 import os
+import threading
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -36,6 +37,35 @@ HEADER_SIZE = 1 + KEY_ID_SIZE + NONCE_SIZE
 OVERHEAD = HEADER_SIZE + TAG_SIZE
 
 security_log = logging.getLogger("sessions_store.security")
+
+
+class _Nonces:
+    """Random nonces read from the OS 256 at a time, not one system call per seal: os.urandom
+    releases the GIL, and on a server whose other threads are busy (the audit drainer) every
+    release cost the request path a wait for the GIL. Each nonce is still fresh random bytes,
+    handed out once; a forked child forgets the parent's buffer, so the two never share one."""
+
+    _PER_READ = 256
+
+    def __init__(self) -> None:
+        self._forget()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._at = 0
+
+    def take(self) -> bytes:
+        with self._lock:
+            if self._at >= len(self._buffer):
+                self._buffer, self._at = os.urandom(NONCE_SIZE * self._PER_READ), 0
+            at = self._at
+            self._at = at + NONCE_SIZE
+            return self._buffer[at : at + NONCE_SIZE]
+
+
+_nonces = _Nonces()
 
 
 def key_id(key: bytes) -> bytes:
@@ -73,7 +103,7 @@ class KeyRing:
         return f"<KeyRing keys={len(self._keys)} primary={self._primary.id.hex()}>"
 
     def seal(self, plaintext: bytes, *, aad: bytes) -> bytes:
-        header = bytes([VERSION]) + self._primary.id + os.urandom(NONCE_SIZE)
+        header = bytes([VERSION]) + self._primary.id + _nonces.take()
         return header + self._primary.aead.encrypt(header[-NONCE_SIZE:], plaintext, header + aad)
 
     def open(self, envelope: bytes, *, aad: bytes) -> bytes | None:

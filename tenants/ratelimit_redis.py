@@ -1,6 +1,7 @@
 """The GCRA of ``tenants.ratelimit_local`` as one Lua script: the budget every instance shares.
 
-One script call per request, so the check and the update are one atomic step (no read then
+One script call per request (sent in one pipeline with those of other requests in the same
+event-loop tick), so the check and the update are one atomic step (no read then
 write) and the clock is Redis's own (``TIME``), the same for every instance whatever their
 clocks say. Keys expire when their TAT has passed, so an idle credential costs nothing. The
 call goes through the shared store's Redis connection and its circuit breaker: a dead or hung
@@ -45,7 +46,9 @@ async def take(backend: RedisBackend, checks: Checks) -> Refusal | None:
     args: list[int | float | str] = []
     for _key, rate in checks:
         args += [rate.interval * 1000, rate.period * 1000]
-    result: Any = await backend.ascript(GCRA, keys=[key for key, _rate in checks], args=args)
+    # Batched: the checks of requests arriving in the same event-loop tick share a round trip.
+    keys = [key for key, _rate in checks]
+    result: Any = await backend.ascript_batched(GCRA, keys=keys, args=args)
     allowed, which, wait_ms = (int(value) for value in result)
     if allowed:
         return None

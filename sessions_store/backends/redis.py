@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from sessions_store.backends.base import (
     NAME_SIZE,
     Invalidations,
 )
+from sessions_store.backends.redis_batch import TickBatcher
 from sessions_store.backends.redis_listener import CHANNEL, Listener, encode, new_origin
 from sessions_store.breaker import Breaker
 
@@ -110,6 +112,9 @@ class RedisBackend:
         self._on_invalidate: Invalidations | None = None
         # Scripts run by ascript (loaded once, then called by their digest on any client).
         self._scripts: dict[str, AsyncScript] = {}
+        self._digests: dict[str, str] = {}
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 0.5
+        self._batcher = TickBatcher(self, timeout=float(timeout))
 
     # -- invalidations ---------------------------------------------------------------------
     def start(self, *, on_invalidate: Invalidations) -> None:
@@ -188,6 +193,20 @@ class RedisBackend:
             script = self._scripts[source] = client.register_script(source)
         with self.guarded():
             return await script(keys=keys, args=args, client=client)
+
+    async def ascript_batched(
+        self, source: str, *, keys: list[str], args: list[int | float | str]
+    ) -> Any:
+        """``ascript``, sent in one pipeline with the other calls made in this event-loop tick
+        (``redis_batch``): concurrent requests share a round trip, each gets its own reply.
+        Bounded by the store's socket timeout; raises as ``ascript`` does."""
+        digest = self._digests.get(source)
+        if digest is None:
+            digest = self._digests[source] = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324
+        try:
+            return await self._batcher.execute("EVALSHA", digest, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return await self.ascript(source, keys=keys, args=args)  # loads it, for next time
 
     async def aread(self, name: bytes) -> tuple[bytes, float] | None:
         client = self.async_client()

@@ -12,12 +12,12 @@ its group come back; without, whatever was not yet drained is gone.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import redis
 
 from sessions_store.backends.redis import RedisBackend
+from sessions_store.backends.redis_batch import TickBatcher
 
 GROUP = "drainers"
 FIELD = b"d"
@@ -34,6 +34,7 @@ class RedisStream:
         self.append_timeout = append_timeout
         self._group_ready = False
         self._blocking: redis.Redis | None = None
+        self._batcher = TickBatcher(backend, timeout=append_timeout)
 
     def _blocking_client(self, block_ms: int) -> redis.Redis:
         if self._blocking is None:
@@ -50,10 +51,9 @@ class RedisStream:
         return self._blocking
 
     async def aappend(self, envelope: bytes) -> None:
-        client = self.backend.async_client()
-        with self.backend.guarded():
-            # TimeoutError is an OSError: a slow Redis opens the breaker like a dead one.
-            await asyncio.wait_for(client.xadd(self.name, {FIELD: envelope}), self.append_timeout)
+        """Append one entry; returns once Redis holds it. Appends made in the same event-loop
+        tick share one pipeline (``redis_batch``), bounded by the append timeout."""
+        await self._batcher.execute("XADD", self.name, "*", FIELD, envelope)
 
     def append(self, envelope: bytes) -> None:
         with self.backend.guarded():

@@ -108,3 +108,32 @@ def test_codec_round_trip_and_unknown_codec() -> None:
     assert codec.decode(b"\0\0\0\0\x07junk") is None
     assert codec.decode(b"\0\0\0\0" + bytes([codec.DEFLATE_V1]) + b"not deflate") is None
     assert codec.decode(b"") is None
+
+
+def _nonce(envelope: bytes) -> bytes:
+    return envelope[1 + 4 : OVERHEAD - 16]
+
+
+def test_nonces_never_repeat_across_buffer_refills_and_a_fork() -> None:
+    import os
+
+    ring = KeyRing(keys=[A])
+    # Several refills of the nonce buffer (256 nonces per read from the OS).
+    nonces = {_nonce(ring.seal(b"x", aad=b"s:n")) for _ in range(1000)}
+    assert len(nonces) == 1000
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what it seals next must differ from what the parent seals next
+        os.close(read)
+        os.write(write, b"".join(_nonce(ring.seal(b"x", aad=b"s:n")) for _ in range(10)))
+        os._exit(0)
+    os.close(write)
+    parent = {_nonce(ring.seal(b"x", aad=b"s:n")) for _ in range(10)}
+    data = b""
+    while chunk := os.read(read, 4096):
+        data += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    child = {data[i : i + 12] for i in range(0, len(data), 12)}
+    assert len(child) == 10
+    assert not (child & parent) and not (child & nonces)

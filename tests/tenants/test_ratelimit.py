@@ -167,6 +167,49 @@ def test_the_budget_lives_in_redis_not_in_the_process(
     assert ratelimit.counters()["ratelimit.degraded_now"] == 0
 
 
+def test_concurrent_requests_share_a_round_trip_and_the_budget_still_holds(
+    tenant: Tenant, shared_redis: redis.Redis
+) -> None:
+    import asyncio
+
+    from sessions_store import metrics
+
+    limited = view(tenant, per_credential="5/min")
+    who = principal(tenant)
+
+    async def one() -> bool:
+        try:
+            await ratelimit.admit(tenant=limited, principal=who, client_ip="192.0.2.7")
+        except RateLimited:
+            return False
+        return True
+
+    async def many() -> list[bool]:
+        try:
+            return list(await asyncio.gather(*(one() for _ in range(12))))
+        finally:
+            await background.drain()
+
+    assert admit(limited, who) is None  # the script is loaded by its first use
+    batches = metrics.get("redis.batches")
+    outcomes = async_to_sync(many)()
+    # Twelve checks in one tick: one pipeline, and exactly the four left of the budget pass.
+    assert metrics.get("redis.batches") - batches == 1
+    assert outcomes.count(True) == 4
+    assert admit(limited, who) is not None
+
+
+def test_a_redis_that_lost_its_scripts_still_limits(
+    tenant: Tenant, shared_redis: redis.Redis
+) -> None:
+    limited = view(tenant, per_credential="2/min")
+    assert admit(limited, principal(tenant)) is None
+    shared_redis.script_flush()  # a restarted Redis without persistence
+    assert admit(limited, principal(tenant)) is None
+    assert admit(limited, principal(tenant)) is not None
+    assert ratelimit.counters()["ratelimit.degraded_now"] == 0
+
+
 def test_a_jwt_subject_keeps_its_budget_across_renewed_tokens(
     tenant: Tenant, shared_redis: redis.Redis
 ) -> None:
