@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from tenants.auth import outage
 from tenants.auth.challenges import supported_scopes
 from tenants.models import Tenant
+from tenants.oauth import issuer as broker
 
 
 @require_GET
@@ -27,6 +28,9 @@ def _metadata(slug: str) -> JsonResponse:
         .values_list("issuer", flat=True)
         .distinct()
     )
+    if broker.in_broker_mode(tenant):
+        # Broker mode: our own authorization server issues this tenant's tokens.
+        issuers = [broker.issuer(tenant)]
     document: dict[str, object] = {"resource": tenant.resource_identifier}
     # A tenant without an identity provider takes API keys only: it names no authorization
     # server rather than an empty list (RFC 9728 makes the member optional, not empty).

@@ -26,6 +26,7 @@ from tenants.services.people import (
 )
 from tenants.services.retention import audit_trim, tenant_set_audit_retention
 from tenants.services.secrets import tenant_secret_set
+from tenants.services.signin import sign_in_set_mode
 from tenants.services.tenants import (
     tenant_create,
     tenant_reactivate,
@@ -50,6 +51,7 @@ __all__ = [
     "membership_set_role",
     "personal_key_create",
     "portal_sign_in_set",
+    "sign_in_set_mode",
     "tenant_create",
     "tenant_reactivate",
     "tenant_secret_set",

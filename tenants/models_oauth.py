@@ -1,0 +1,36 @@
+"""The broker's own state: the keys it signs access tokens with, one set per tenant.
+
+A private key is sealed by the store's key ring with its tenant and key id as associated
+data (``tenants.oauth.keys``); the public half is kept in clear, published in the tenant's
+JWKS while tokens it signed may still be presented.
+"""
+
+from django.db import models
+
+from tenants.models import Tenant
+
+
+class BrokerSigningKey(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="broker_keys")
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=10, default="ES256")
+    sealed_private = models.BinaryField(editable=False)
+    public_jwk = models.JSONField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a newer key takes over signing; the key stays published until every token it
+    # signed has expired (tenants.oauth.keys.published_keys).
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("tenant_id", "-created_at")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("tenant",),
+                condition=models.Q(retired_at__isnull=True),
+                name="one_signing_key_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "retired" if self.retired_at else "current"
+        return f"broker key {self.kid} of tenant {self.tenant_id} ({state})"
