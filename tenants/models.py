@@ -336,7 +336,7 @@ class Revocation(models.Model):
 
 # Members, portal sign-in, sign-outs and sealed secrets: a module of their own, registered
 # with the app by this import (it needs Tenant, defined above).
-from tenants.models_oauth import BrokerSigningKey  # noqa: E402
+from tenants.models_oauth import BrokerClient, BrokerSigningKey  # noqa: E402
 from tenants.models_people import (  # noqa: E402
     Membership,
     PortalSignIn,
@@ -348,6 +348,7 @@ __all__ = [
     "ApiKey",
     "AuditChainHead",
     "AuditLog",
+    "BrokerClient",
     "BrokerSigningKey",
     "IdentityProvider",
     "Membership",

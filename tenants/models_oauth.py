@@ -34,3 +34,25 @@ class BrokerSigningKey(models.Model):
     def __str__(self) -> str:
         state = "retired" if self.retired_at else "current"
         return f"broker key {self.kid} of tenant {self.tenant_id} ({state})"
+
+
+class BrokerClient(models.Model):
+    """Which tenant's authorization server a client (django-oauth-toolkit's Application,
+    registered by DCR or resolved from a client ID metadata document) may use. A DCR client
+    belongs to the tenant it registered at; a metadata-document client is linked to each
+    tenant on first use there. A client is refused at every tenant it is not linked to."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="broker_clients")
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="broker_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("tenant_id", "-created_at")
+        constraints = [
+            models.UniqueConstraint(fields=("tenant", "application"), name="one_link_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"client {self.application_id} at tenant {self.tenant_id}"
