@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -253,5 +254,45 @@ class TestBadInput:
         _, challenge = pkce()
         response = member.get(
             f"/oauth/{other.slug}/authorize", authorize_params(other, client_id, challenge)
+        )
+        assert response.status_code in (400, 401) and "Location" not in response
+
+
+@pytest.mark.django_db
+class TestClientIdMetadataDocument:
+    URL = "https://app.example.org/oauth/client.json"
+
+    def test_a_document_client_gets_a_code(self, broker, member, monkeypatch):
+        from tenants import outbound
+
+        document = {
+            "client_id": self.URL,
+            "client_name": "Test app",
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+        }
+        fetched: list[str] = []
+
+        def fake(method, url, *, policy, headers=None, content=None):
+            fetched.append(url)
+            return outbound.OutboundResponse(
+                url=url,
+                status=200,
+                body=json.dumps(document).encode(),
+                headers={"content-type": "application/json"},
+            )
+
+        monkeypatch.setattr(outbound, "request", fake)
+        verifier, challenge = pkce()
+        code = get_code(member, broker, self.URL, challenge)
+        assert exchange(broker, self.URL, code, verifier).status_code == 200
+        assert fetched == [self.URL]
+
+    def test_a_document_at_a_private_address_is_refused(self, broker, member):
+        _, challenge = pkce()
+        url = "https://127.0.0.1/client.json"
+        response = member.get(
+            f"/oauth/{broker.slug}/authorize", authorize_params(broker, url, challenge)
         )
         assert response.status_code in (400, 401) and "Location" not in response
