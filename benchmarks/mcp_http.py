@@ -2,15 +2,19 @@
 
     python -m benchmarks.mcp_http [--seconds 5] [--rounds 3] [--connections 32]
 
-Starts, on a throwaway SQLite database with one tenant and one API key, five servers pinned
-to one core (``taskset -c 0``): the project's application and a bare ASGI app under daphne,
-the same two under uvicorn (uvloop, httptools), and the official MCP SDK's stateless server
-under uvicorn; the project's application twice more, called with ``whoami_by_hand`` (the same
-tool as a hand-built ``Tool``, ``benchmarks/tools.py``) beside ``whoami`` (written with
-tools.authoring). ``wrk`` runs pinned to the other core and sends a 2026-07-28 ``tools/call``
-(a fixed JSON body to the bare apps). Runs are interleaved round by round and the
-median of the rounds is printed, with the ratios the targets are judged by. Needs ``wrk`` and
-``taskset`` and two cores; every figure is noisy on a shared machine: quote the ratios.
+Starts, on a throwaway SQLite database with one tenant, one API key and a loopback identity
+provider (for the JWT rows), with the shared store on a throwaway Redis, every server pinned to
+one core (``taskset -c 0``): a bare ASGI app and a minimal Channels consumer under daphne and
+the project's application beside them; under uvicorn (uvloop, httptools) the bare app and the
+project's application called with an API key, with a JWT from the process tier, from Redis
+(process tier off) and fully validated (a 2 ms cache TTL, so every request validates), and
+``list_requirements`` (a workspace read); the official SDK's high-level server (formerly
+FastMCP) under uvicorn with httptools and with h11; the by-hand ``whoami`` beside the decorated
+one. ``wrk`` runs on the other core; rows are interleaved round by round and medians printed,
+then each ratio beside its target, p99 at 8 connections, JWKS fetches during the timed rounds,
+and server CPU time per 1,000 requests with one instance and with three behind nginx
+(``benchmarks/cpu.py``). Needs ``wrk``, ``taskset``, nginx for the last figure, and two cores;
+every figure is noisy on a shared machine: quote the ratios.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import re
 import secrets
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,10 +45,16 @@ class Target:
     name: str
     command: list[str]
     path: str
-    authorized: bool
-    port: int = 0
-    runs: list[dict[str, float]] = field(default_factory=list)
+    app: str = "mcpserver.asgi:application"
+    credential: str | None = "key"  # "key", "jwt" or None (the reference apps)
     tool: str = "whoami"
+    overrides: dict[str, object] = field(default_factory=dict)  # MCP_SERVER keys
+    connections: int | None = None  # None: --connections
+    # A second row on an earlier target's server (the same process, other wrk settings).
+    same_server_as: str = ""
+    port: int = 0
+    pid: int = 0
+    runs: list[dict[str, float]] = field(default_factory=list)
 
 
 def _tool(name: str) -> str:
@@ -70,7 +79,7 @@ def call_body(tool: str) -> str:
     return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
 
 
-def wrk_script(directory: Path, key: str | None, tool: str) -> Path:
+def wrk_script(directory: Path, key: str | None, tool: str, label: str = "") -> Path:
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
@@ -82,7 +91,7 @@ def wrk_script(directory: Path, key: str | None, tool: str) -> Path:
         headers["Authorization"] = f"Bearer {key}"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(call_body(tool))}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
-    path = directory / f"{'auth' if key else 'plain'}-{tool}.lua"
+    path = directory / f"{label or ('auth' if key else 'plain')}-{tool}.lua"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -111,7 +120,14 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str,
     p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": float(non2xx.group(1) if non2xx else 0)}
+    done = re.search(r"(\d+) requests in", out)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "errors": float(non2xx.group(1) if non2xx else 0),
+        "requests": float(done.group(1) if done else 0),
+    }
 
 
 SEED_REQUIREMENTS = """
@@ -126,7 +142,7 @@ for n in range(20):
 """
 
 
-def prepare(env: dict[str, str]) -> str:
+def prepare(env: dict[str, str], issuer: str) -> str:
     def manage(*args: str) -> str:
         done = subprocess.run(  # noqa: S603
             [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -141,6 +157,7 @@ def prepare(env: dict[str, str]) -> str:
     # Serving is measured, not refusing: the default per-credential limit would turn most of
     # the load into 429s (its own cost is in the README, "Rate limits").
     manage("set_rate_limit", "bench", "--credential", "off")
+    manage("add_identity_provider", "bench", "--issuer", issuer, "--allow-private")
     created = manage("create_api_key", "bench", "--name", "bench", "--scopes", "workspace:read")
     return created.strip().splitlines()[-1]
 
@@ -157,6 +174,75 @@ def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"a server did not start: {process.args!r}")
 
 
+def targets() -> list[Target]:
+    uvicorn = [*UVICORN, "--lifespan", "off"]
+    h11 = [PY, "-m", "uvicorn", "--loop", "uvloop", "--http", "h11", "--log-level", "warning"]
+    sdk = "benchmarks.reference_apps:sdk"
+    bare = "benchmarks.reference_apps:bare"
+    channels = "benchmarks.reference_apps:channels_consumer"
+    return [
+        Target("daphne  bare ASGI app", DAPHNE, "/", app=bare, credential=None),
+        Target("daphne  Channels consumer", DAPHNE, "/", app=channels, credential=None),
+        Target("daphne  this server", DAPHNE, "/mcp/bench"),
+        Target("uvicorn bare ASGI app", uvicorn, "/", app=bare, credential=None),
+        Target("uvicorn this server", uvicorn, "/mcp/bench"),
+        Target("uvicorn this server c8", uvicorn, "/mcp/bench", connections=8,
+               same_server_as="uvicorn this server"),
+        Target("uvicorn JWT process", uvicorn, "/mcp/bench", credential="jwt",
+               same_server_as="uvicorn this server"),
+        Target("uvicorn JWT Redis", uvicorn, "/mcp/bench", credential="jwt",
+               overrides={"STORE_PROCESS_CACHE_TTL": 0.0}),
+        Target("uvicorn JWT validated", uvicorn, "/mcp/bench", credential="jwt",
+               overrides={"AUTH_CACHE_TTL": 0.002}),
+        Target("uvicorn list_requirements", uvicorn, "/mcp/bench", tool="list_requirements",
+               same_server_as="uvicorn this server"),
+        Target("uvicorn SDK httptools", [*UVICORN, "--lifespan", "on"], "/mcp", app=sdk,
+               credential=None),
+        Target("uvicorn SDK h11", [*h11, "--lifespan", "on"], "/mcp", app=sdk, credential=None),
+        Target("daphne  by-hand tool", DAPHNE, "/mcp/bench", tool="whoami_by_hand",
+               same_server_as="daphne  this server"),
+        Target("uvicorn by-hand tool", uvicorn, "/mcp/bench", tool="whoami_by_hand",
+               same_server_as="uvicorn this server"),
+    ]  # fmt: skip
+
+
+def start(target: Target, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    target.port = free_port()
+    if target.command is DAPHNE:
+        bind = ["-b", "127.0.0.1", "-p", str(target.port), target.app]
+    else:
+        bind = ["--host", "127.0.0.1", "--port", str(target.port), target.app]
+    overrides = {"MCP_BENCH_OVERRIDES": json.dumps(target.overrides)}
+    process = subprocess.Popen(  # noqa: S603
+        [_tool("taskset"), "-c", "0", *target.command, *bind],
+        cwd=ROOT,
+        env={**env, **overrides},
+        stdout=subprocess.DEVNULL,
+    )
+    target.pid = process.pid  # taskset execs the server: the same process
+    wait_for(target.port, process)
+    return process
+
+
+def start_redis(work: Path, env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    redis_server = shutil.which("redis-server")
+    if not redis_server:
+        return None
+    # The production shape: shared store, caches and Channels layer on Redis.
+    sock = work / "redis.sock"
+    process = subprocess.Popen(  # noqa: S603
+        [redis_server, "--port", "0", "--unixsocket", str(sock), "--save", ""],
+        stdout=subprocess.DEVNULL,
+        cwd=work,
+    )
+    for _ in range(50):
+        if sock.exists():
+            break
+        time.sleep(0.1)
+    env["REDIS_URL"] = f"unix://{sock}"
+    return process
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5)
@@ -165,6 +251,9 @@ def main() -> None:
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         _tool(tool)
+    from benchmarks import cpu, report
+    from tests.tenants.auth.idp import LoopbackIdP, new_key
+
     work = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
     env = {
         **os.environ,
@@ -175,115 +264,59 @@ def main() -> None:
         "DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": "",
+        "MCP_PUBLIC_URL": PUBLIC_URL,
     }
-    processes: list[subprocess.Popen[bytes]] = []
-    redis_server = shutil.which("redis-server")
-    if redis_server:
-        # The production shape: shared store, caches and Channels layer on Redis.
-        sock = work / "redis.sock"
-        processes.append(
-            subprocess.Popen(  # noqa: S603
-                [redis_server, "--port", "0", "--unixsocket", str(sock), "--save", ""],
-                stdout=subprocess.DEVNULL,
-                cwd=work,
-            )
-        )
-        for _ in range(50):
-            if sock.exists():
-                break
-            time.sleep(0.1)
-        env["REDIS_URL"] = f"unix://{sock}"
-    key = prepare(env)
-    uvicorn = [*UVICORN, "--lifespan", "off"]
-    targets = [
-        Target("daphne  bare ASGI app", DAPHNE, "/", authorized=False),
-        Target("daphne  this server", DAPHNE, "/mcp/bench", authorized=True),
-        Target("uvicorn bare ASGI app", uvicorn, "/", authorized=False),
-        Target("uvicorn this server", uvicorn, "/mcp/bench", True),
-        Target("uvicorn official SDK", [*UVICORN, "--lifespan", "on"], "/mcp", authorized=False),
-        Target("daphne  by-hand tool", DAPHNE, "/mcp/bench", True, tool="whoami_by_hand"),
-        Target("uvicorn by-hand tool", uvicorn, "/mcp/bench", True, tool="whoami_by_hand"),
-        Target("uvicorn list_requirements", uvicorn, "/mcp/bench", True, tool="list_requirements"),
-    ]
-    apps = [
-        "benchmarks.reference_apps:bare",
-        "mcpserver.asgi:application",
-        "benchmarks.reference_apps:bare",
-        "mcpserver.asgi:application",
-        "benchmarks.reference_apps:sdk",
-        "mcpserver.asgi:application",
-        "mcpserver.asgi:application",
-        "mcpserver.asgi:application",
-    ]
+    idp = LoopbackIdP(keys=[new_key("ES256", "bench-1")]).start()
+    processes = [p for p in [start_redis(work, env)] if p is not None]
+    key = prepare(env, idp.issuer)
+    token = idp.token(idp.keys[0], audience=f"{PUBLIC_URL}/mcp/bench", exp=int(time.time()) + 7200)
+    credentials = {"key": key, "jwt": token, None: None}
+    rows = targets()
+    by_name = {t.name: t for t in rows}
     scripts = {
-        (t.authorized, t.tool): wrk_script(work, key if t.authorized else None, t.tool)
-        for t in targets
+        t.name: wrk_script(work, credentials[t.credential], t.tool, label=str(t.credential))
+        for t in rows
     }
+    cpu_rows: dict[str, float] = {}
     try:
-        for target, app in zip(targets, apps, strict=True):
-            target.port = free_port()
-            if target.command is DAPHNE:
-                bind = ["-b", "127.0.0.1", "-p", str(target.port), app]
-            else:
-                bind = ["--host", "127.0.0.1", "--port", str(target.port), app]
-            process = subprocess.Popen(  # noqa: S603
-                [_tool("taskset"), "-c", "0", *target.command, *bind],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-            processes.append(process)
-            wait_for(target.port, process)
-        for target in targets:  # warm up: imports, caches, connection pools
+        for target in rows:
+            if target.same_server_as:
+                continue
+            processes.append(start(target, env))
+        for target in rows:
+            if target.same_server_as:
+                target.port = by_name[target.same_server_as].port
+                target.pid = by_name[target.same_server_as].pid
+        jwks_before = idp.jwks_hits
+        for target in rows:  # warm up: imports, caches, connection pools
             url = f"http://127.0.0.1:{target.port}{target.path}"
-            run_wrk(url, scripts[target.authorized, target.tool], 1, args.connections)
+            run_wrk(url, scripts[target.name], 1, target.connections or args.connections)
         for _ in range(args.rounds):
-            for target in targets:
+            for target in rows:
                 url = f"http://127.0.0.1:{target.port}{target.path}"
-                script = scripts[target.authorized, target.tool]
-                run = run_wrk(url, script, args.seconds, args.connections)
+                run = run_wrk(
+                    url, scripts[target.name], args.seconds, target.connections or args.connections
+                )
                 target.runs.append(run)
+        jwks = idp.jwks_hits - jwks_before
+        one = by_name["uvicorn this server"]
+        cpu_rows = cpu.per_thousand(
+            env=env, work=work, script=scripts[one.name], single=(one.port, one.pid),
+            seconds=args.seconds, connections=args.connections, start=start,
+            target=lambda: Target("fleet", [*UVICORN, "--lifespan", "off"], "/mcp/bench"),
+            run_wrk=run_wrk, processes=processes,
+        )  # fmt: skip
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+        idp.stop()
         shutil.rmtree(work, ignore_errors=True)
-    report(targets, args, redis=bool(env["REDIS_URL"]))
+    report.print_report(rows, args, redis=bool(env["REDIS_URL"]), jwks=jwks, cpu=cpu_rows)
 
 
-def report(targets: list[Target], args: argparse.Namespace, *, redis: bool) -> None:
-    store = "Redis" if redis else "the database (no redis-server found)"
-    print(
-        f"tools/call (whoami, 2026-07-28), shared store on {store}, "
-        f"server on core 0, wrk on core 1, "
-        f"{args.connections} connections, median of {args.rounds} x {args.seconds}s"
-    )
-    print(f"{'target':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    median: dict[str, float] = {}
-    for target in targets:
-        rps = statistics.median(r["rps"] for r in target.runs)
-        p50 = statistics.median(r["p50"] for r in target.runs)
-        p99 = statistics.median(r["p99"] for r in target.runs)
-        errors = sum(r["errors"] for r in target.runs)
-        median[target.name] = rps
-        print(f"{target.name:<24}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{errors:>10.0f}")
-    names = [t.name for t in targets]
-    print(
-        f"daphne: this server / bare app = {median[names[1]] / median[names[0]]:.2f} "
-        "(target >= 0.5)"
-    )
-    print(
-        f"uvicorn: this server / official SDK = {median[names[3]] / median[names[4]]:.2f} "
-        "(target >= 3)"
-    )
-    print(f"uvicorn: this server / bare app = {median[names[3]] / median[names[2]]:.2f}")
-    for server, decorated, by_hand in (("daphne", 1, 5), ("uvicorn", 3, 6)):
-        ratio = median[names[decorated]] / median[names[by_hand]]
-        print(f"{server}: decorator whoami / by-hand whoami = {ratio:.3f} (target >= 0.95)")
-    ratio = median[names[7]] / median[names[3]]
-    print(f"uvicorn: workspace list_requirements (20 rows, SQLite) / whoami = {ratio:.2f}")
-
+PUBLIC_URL = "http://127.0.0.1:8000"
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,9 @@
 
 ``bare``: the smallest ASGI app that answers a POST with a fixed JSON body (the ceiling a server
 can reach). ``sdk``: the official MCP Python SDK's stateless Streamable HTTP server with one
-tool, the reference point for the uvicorn target.
+tool (the high-level server, formerly FastMCP), the reference point for the uvicorn targets.
+``channels_consumer``: the smallest Channels ``AsyncHttpConsumer`` answering the same fixed
+body, the ceiling for a Channels application under daphne.
 """
 
 import json
@@ -43,7 +45,28 @@ def _sdk_app() -> Any:
     return server.streamable_http_app(stateless_http=True, json_response=True)
 
 
+def _channels_app() -> Any:
+    import django
+
+    django.setup()
+    from channels.generic.http import AsyncHttpConsumer
+    from channels.routing import ProtocolTypeRouter
+
+    class Fixed(AsyncHttpConsumer):
+        # No channel layer: a layer would cost a Redis round trip per request.
+        channel_layer_alias = "__none__"
+
+        async def handle(self, body: bytes) -> None:
+            await self.send_response(
+                200, BARE_BODY, headers=[(b"content-type", b"application/json")]
+            )
+
+    return ProtocolTypeRouter({"http": Fixed.as_asgi()})
+
+
 def __getattr__(name: str) -> Any:
     if name == "sdk":
         return _sdk_app()
+    if name == "channels_consumer":
+        return _channels_app()
     raise AttributeError(name)

@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_failure, task_retry, task_success
+from celery.signals import task_failure, task_retry, task_success, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpserver.settings")
 
@@ -38,3 +38,12 @@ def _on_retry(sender: Any = None, **kwargs: Any) -> None:
 @task_failure.connect
 def _on_failure(sender: Any = None, **kwargs: Any) -> None:
     _record(sender, "failure")
+
+
+@worker_process_init.connect
+def _export_metrics(**kwargs: Any) -> None:
+    """Each worker process copies its counters (task results among them) into the series;
+    with PROMETHEUS_MULTIPROC_DIR shared with the web processes, one scrape sees them all."""
+    from mcpserver.observability import bridge
+
+    bridge.start()

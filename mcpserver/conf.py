@@ -62,6 +62,16 @@ DEFAULTS: dict[str, Any] = {
     "STREAMS_PER_PROCESS": 500,
     "STREAMS_PER_TENANT": 100,
     "STREAM_KEEPALIVE": 15.0,
+    # Requests one process keeps cancellable by notifications/cancelled at once (more still
+    # run; closing their stream still cancels them).
+    "CANCELLABLE_REQUESTS": 10_000,
+    # SEP-1699 polling (2025-11-25 sessions): a request still running after this many seconds
+    # has its stream closed (after a priming event and a retry field) and the client resumes
+    # it with GET and Last-Event-ID on any instance; a resumed stream is closed the same way.
+    # None: never on the server's own initiative (a tool may still ask for it).
+    "SSE_POLL_CLOSE_AFTER": None,
+    # The SSE retry field sent before such a close: how long the client waits to reconnect.
+    "SSE_RETRY_MS": 1000,
     # ttlMs advertised on list and read results (2026-07-28 caching hints).
     "CACHE_TTL_MS": 60_000,
     # The shared store (sessions_store): the process tier keeps at most this many opened values
@@ -131,6 +141,19 @@ DEFAULTS: dict[str, Any] = {
     # an internal identity provider's subnet. Per destination, an identity provider's
     # allow_private_network opens the whole private network for that provider only.
     "OUTBOUND_ALLOWED_NETWORKS": [],
+    # --- Upstream MCP servers and HTTP tools (tools.upstream) ---
+    # An upstream server's listing (tools, resources, prompts) is kept in the shared store
+    # this many seconds, then fetched again; its list_changed, seen on any call, drops it at
+    # once on every instance. A listing that failed is tried again after the retry interval.
+    "UPSTREAM_LIST_INTERVAL": 300,
+    "UPSTREAM_RETRY_INTERVAL": 30,
+    # A listing is fetched while a client waits (its first tools/list): it may take at most
+    # this many seconds (or the upstream's own timeout, if shorter).
+    "UPSTREAM_LIST_TIMEOUT": 5.0,
+    # Largest response body accepted from an upstream server or an HTTP tool's API (bytes).
+    "UPSTREAM_MAX_RESPONSE_BYTES": 4 * 1024 * 1024,
+    # Tools, resources, templates and prompts taken from one upstream server, at most.
+    "UPSTREAM_MAX_ITEMS": 500,
     # Failed authentications audited per source address per minute on one instance; the rest
     # are counted, not written, so a flood cannot fill the audit log.
     "AUTH_FAILURE_AUDIT_PER_MINUTE": 10,

@@ -248,6 +248,14 @@ class ToolError(McpError):
     default_message = "The tool failed."
 
 
+class UpstreamFailed(McpError):
+    """A tenant's upstream server could not answer a resource read or a prompt: a JSON-RPC
+    error (in the body of a 200) with a message that names the upstream and what happened,
+    never its address or credentials."""
+
+    default_message = "The upstream server failed."
+
+
 # ----- before any JSON-RPC message: Host, Origin, tenant, credential -----------------------
 
 

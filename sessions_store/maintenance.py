@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 from sessions_store.crypto import get_keyring
 from sessions_store.store import Store
 
 logger = logging.getLogger("sessions_store")
 
+# Values sealed with the key ring outside the store (tenant secrets in the database): apps
+# register a function that re-seals theirs and returns counts, so the store never imports them.
+_resealers: dict[str, Callable[[], dict[str, int]]] = {}
+
+
+def register_resealer(name: str, reseal: Callable[[], dict[str, int]]) -> None:
+    """Have ``rotate_encryption_key`` call ``reseal`` too (configuration, set when apps load)."""
+    _resealers[name] = reseal
+
 
 def rotate_encryption_key(*, store: Store) -> dict[str, int]:
-    """Re-seals every live entry and event not already sealed by the first key."""
+    """Re-seals every live entry and event not already sealed by the first key, and whatever
+    the registered resealers hold."""
     keyring = get_keyring()
     backend = store.backend
     counts: Counter[str] = Counter()
@@ -47,6 +58,8 @@ def rotate_encryption_key(*, store: Store) -> dict[str, int]:
             counts["logs_rotated"] += 1
         else:
             counts["logs_changed_meanwhile"] += 1
+    for reseal in _resealers.values():
+        counts.update(reseal())
     logger.info("store rotation finished", extra={"counts": dict(counts)})
     return dict(counts)
 

@@ -17,6 +17,7 @@ from tenants.admin_keys import key_status_html, report_key_check
 from tenants.admin_mixins import NoDeleteMixin
 from tenants.admin_people import MembershipAdmin  # noqa: F401 - registers the people's admin
 from tenants.admin_tools import TenantToolsAdminMixin, TenantToolsForm
+from tenants.admin_upstreams import upstreams_html  # also registers the upstream admins
 from tenants.audit import Actor
 from tenants.forms import IdentityProviderForm
 from tenants.models import AuditLog, IdentityProvider, Tenant
@@ -28,7 +29,9 @@ class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "status", "toolsets", "created_at")
     list_filter = ("status",)
     search_fields = ("slug", "name")
-    readonly_fields = ("status", "endpoint", "credentials", "usage", "created_at", "updated_at")
+    readonly_fields = (
+        "status", "endpoint", "credentials", "usage", "upstreams", "created_at", "updated_at",
+    )  # fmt: skip
     actions = ("suspend_tenants", "reactivate_tenants")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
@@ -41,7 +44,7 @@ class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
         if obj is None:
             return ("slug", "name", "enabled_toolsets", "disabled_tools", "tool_catalogue", *limits)
         return (
-            "slug", "name", "status", "endpoint", "credentials", "usage", "created_at",
+            "slug", "name", "status", "endpoint", "credentials", "usage", "upstreams", "created_at",
             "updated_at", "enabled_toolsets", "disabled_tools", "tool_catalogue",
             "tools_list_preview", *limits,
         )  # fmt: skip
@@ -59,6 +62,10 @@ class TenantAdmin(NoDeleteMixin, TenantToolsAdminMixin, admin.ModelAdmin):
     def usage(self, obj: Tenant) -> str:
         url = reverse("admin:tenants_tenant_usage", args=[obj.pk])
         return format_html("<a href='{}'>Calls per tool and day, errors, slowest tools</a>", url)
+
+    @admin.display(description="upstream servers and HTTP tools")
+    def upstreams(self, obj: Tenant) -> str:
+        return upstreams_html(obj)
 
     @admin.display(description="MCP endpoint")
     def endpoint(self, obj: Tenant) -> str:

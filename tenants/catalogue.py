@@ -85,11 +85,16 @@ def is_upstream_name(name: str) -> bool:
 
 
 def check_selection(
-    *, toolsets: Sequence[str], new_tools: Iterable[str], previously_enabled: Sequence[str] = ()
+    *,
+    toolsets: Sequence[str],
+    new_tools: Iterable[str],
+    previously_enabled: Sequence[str] = (),
+    own_tools: Sequence[str] = (),
 ) -> None:
     """Raise ``ValidationError`` unless ``toolsets`` may be enabled (an internal set only where
     ``ALLOW_INTERNAL_TOOLSETS`` is on, or if it was enabled before) and every name in
-    ``new_tools`` (tools newly disabled or enabled) names a tool."""
+    ``new_tools`` (tools newly disabled or enabled) names a tool: one of a registered set,
+    of the tenant's own (``own_tools``: its HTTP tools) or of an upstream server."""
     errors: dict[str, str] = {}
     sets = toolsets_by_name()
     if not mcp_settings.ALLOW_INTERNAL_TOOLSETS:
@@ -103,7 +108,7 @@ def check_selection(
                 f"Internal tool set(s) cannot be enabled for a tenant: {', '.join(refused)} "
                 "(test fixtures; only a deployment with ALLOW_INTERNAL_TOOLSETS may)."
             )
-    known = sorted({tool.name for info in sets.values() for tool in info.tools})
+    known = sorted({tool.name for info in sets.values() for tool in info.tools} | set(own_tools))
     unknown = [name for name in dict.fromkeys(new_tools) if not _known(name, known)]
     if unknown:
         errors["disabled_tools"] = "; ".join(_unknown_message(name, known) for name in unknown)

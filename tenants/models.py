@@ -334,15 +334,17 @@ class Revocation(models.Model):
         return f"{self.group} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-# Members, portal sign-in, sign-outs and sealed secrets: a module of their own, registered
+# Members, portal sign-in and sign-outs: a module of their own, registered
 # with the app by this import (it needs Tenant, defined above).
 from tenants.models_oauth import BrokerClient, BrokerSigningKey  # noqa: E402
 from tenants.models_people import (  # noqa: E402
     Membership,
     PortalSignIn,
     SubjectSignOut,
-    TenantSecret,
 )
+
+# Secrets, upstream servers and HTTP tools live in a module of their own (still this app's).
+from tenants.upstreams.models import HttpTool, TenantSecret, Upstream  # noqa: E402
 
 __all__ = [
     "ApiKey",
@@ -350,6 +352,7 @@ __all__ = [
     "AuditLog",
     "BrokerClient",
     "BrokerSigningKey",
+    "HttpTool",
     "IdentityProvider",
     "Membership",
     "PortalSignIn",
@@ -358,4 +361,5 @@ __all__ = [
     "Tenant",
     "TenantFacts",
     "TenantSecret",
+    "Upstream",
 ]

@@ -118,24 +118,3 @@ class SubjectSignOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} signed out at {self.at:%Y-%m-%d %H:%M:%S}"
-
-
-class TenantSecret(models.Model):
-    """A tenant's secret, sealed by the store's key ring with its tenant and name as
-    associated data (``tenants.secrets``): a row moved to another tenant or name won't open."""
-
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="secrets")
-    name = models.CharField(max_length=100)
-    sealed = models.BinaryField(editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=("tenant", "name"), name="one_secret_per_name")
-        ]
-
-    def __str__(self) -> str:
-        return f"secret {self.name} of tenant {self.tenant_id}"
-
-    def __repr__(self) -> str:
-        return f"<TenantSecret {self.name} tenant={self.tenant_id}>"

@@ -18,6 +18,10 @@ upstream API) must not turn the server into a proxy into its own network. So, pe
 - a timeout on each request, a cap on the response body, and no proxy from the environment
   (a proxy would connect where the check never looked).
 
+``request``/``arequest``/``get_json`` make one request each; for code that builds its own
+requests (the MCP SDK's client), ``tenants.outbound_transport.guarded_async_client`` is an
+``httpx2.AsyncClient`` whose transport applies these same checks to every request.
+
 ``OutboundRefused`` (the destination is not allowed) and ``OutboundError`` (the request
 failed) carry messages that are safe to log: URLs lose their user info and query string.
 """
@@ -50,7 +54,12 @@ class OutboundError(Exception):
 
 
 class OutboundRefused(OutboundError):
-    """The destination is not one this policy may reach; the message is safe to log."""
+    """The destination is not one this policy may reach; the message is safe to log, and
+    ``reason`` (the message without the URL) safe to show whoever asked for the request."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +140,13 @@ def refusal(address: IPAddress, *, scheme: str, policy: OutboundPolicy) -> str |
 def _target(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise OutboundRefused(f"refusing {safe_url(url)}: only http and https URLs")
+        raise OutboundRefused(
+            f"refusing {safe_url(url)}: only http and https URLs", reason="not an http(s) URL"
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise OutboundRefused(f"refusing {safe_url(url)}: bad port") from exc
+        raise OutboundRefused(f"refusing {safe_url(url)}: bad port", reason="bad port") from exc
     return parts.scheme, parts.hostname, port
 
 
@@ -148,7 +159,7 @@ def _check_all(url: str, scheme: str, addresses: list[str], policy: OutboundPoli
     for address in checked:
         reason = refusal(address, scheme=scheme, policy=policy)
         if reason is not None:
-            raise OutboundRefused(f"refusing {safe_url(url)}: {reason}")
+            raise OutboundRefused(f"refusing {safe_url(url)}: {reason}", reason=reason)
     return checked[0]
 
 

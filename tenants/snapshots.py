@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tenants.models import Tenant, TenantFacts
+from tenants.upstreams.config import OwnTools
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class TenantView(TenantFacts):
     rate_limit_credential: str = ""
     # Sorted, so equal selections share one cached catalogue (tools.registry.catalogue_for).
     disabled_tools: tuple[str, ...] = ()
+    # Its upstream MCP servers and HTTP tools; None (most tenants) when it has none, so the
+    # catalogue of such a tenant is the static registry's, exactly as before they existed.
+    own_tools: OwnTools | None = None
 
     @property
     def pk(self) -> int:

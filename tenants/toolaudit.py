@@ -18,6 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,21 @@ _OUTCOMES = {
 }
 
 
+@dataclass
+class UpstreamCall:
+    """What a tool that calls an upstream noted for its call's record: which upstream, how
+    long the upstream took (connection included), and what went wrong, in safe words."""
+
+    name: str
+    latency_ms: float | None = None
+    error: str = ""
+
+
+# Set by the tool (``tools.upstream``) in the task that runs the call; read by the protocol's
+# audit hook, which resets it around every call.
+upstream_call: ContextVar[UpstreamCall | None] = ContextVar("upstream_call", default=None)
+
+
 def principal_label(principal: Principal) -> str:
     if principal.auth_method is AuthMethod.API_KEY and principal.credential_id:
         return f"api_key:{principal.credential_id}"
@@ -96,6 +112,10 @@ class ToolCallRecord:
     # Server-made, unique per record: the client chooses its X-Request-ID, so two calls may
     # share a request id, but never an event id.
     event_id: str = field(default_factory=lambda: request_id_from_header(None))
+    # A tenant's own tool: the upstream it called, its latency and error ("" and None else).
+    upstream: str = ""
+    upstream_ms: float | None = None
+    upstream_error: str = ""
 
     @classmethod
     def build(
@@ -119,7 +139,12 @@ class ToolCallRecord:
         )
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        fields = asdict(self)
+        if not self.upstream:
+            # Records of local tools keep the shape a drainer of an older release reads.
+            for name in ("upstream", "upstream_ms", "upstream_error"):
+                fields.pop(name)
+        return json.dumps(fields, separators=(",", ":")).encode()
 
 
 def _build_journal() -> Journal:
@@ -176,6 +201,13 @@ def _row(payload: bytes) -> AuditLog | None:
         "protocol_version": record.protocol_version,
         "arguments": record.arguments,
     }
+    if record.upstream:
+        details["upstream"] = record.upstream
+        details["upstream_ms"] = (
+            None if record.upstream_ms is None else round(float(record.upstream_ms), 3)
+        )
+        if record.upstream_error:
+            details["upstream_error"] = record.upstream_error
     return AuditLog(
         time=when,
         tenant_id=record.tenant_id,

@@ -16,7 +16,12 @@ MCP_SERVER = {
     "PUBLIC_URL": "http://testserver",
     "KEYRING_REPORT_INTERVAL": 0.0,
     # A tool set written with tools.authoring, listed by its module path as a company would.
-    "TOOLSETS": [*MCP_SERVER.get("TOOLSETS", DEFAULTS["TOOLSETS"]), "examples.notes_toolset"],
+    # tests.interop.ticker: a slow tool whose steps a test can watch (cancellation, polling).
+    "TOOLSETS": [
+        *MCP_SERVER.get("TOOLSETS", DEFAULTS["TOOLSETS"]),
+        "examples.notes_toolset",
+        "tests.interop.ticker",
+    ],
     # Tests give tenants the conformance fixture set.
     "ALLOW_INTERNAL_TOOLSETS": True,
     # Tool-call audit records written by the request itself, inside the test's transaction

@@ -60,6 +60,8 @@ class ToolContext:
     notify: Notify = _no_notify
     ask: Ask | None = None
     park: Park | None = None
+    # 2025-11-25 (SEP-1699): close the request's stream now; the client resumes it later.
+    detach: Callable[[], Awaitable[bool]] | None = None
     _last_progress: float = field(default=float("-inf"), repr=False)
 
     def require_capability(self, name: str) -> None:
@@ -90,6 +92,16 @@ class ToolContext:
         if logger:
             params["logger"] = logger
         await self.notify("notifications/message", params)
+
+    async def close_stream(self) -> bool:
+        """Close this request's stream before the answer, for the client to poll (SEP-1699).
+
+        What the tool sends afterwards, its answer included, reaches the client when it
+        resumes the stream (GET with ``Last-Event-ID``, on any instance). False, and nothing
+        changes, where the stream cannot be resumed (2026-07-28, older session versions, a
+        client that takes no streams).
+        """
+        return False if self.detach is None else await self.detach()
 
     async def request_input(
         self, requests: dict[str, dict[str, Any]], *, state: Any = None

@@ -59,6 +59,9 @@ class Tool:
     # request without these answers gets an InputRequiredResult, the one with them a task
     # (where ``request_input`` for these keys returns them at once).
     task_inputs: Mapping[str, Any] | None = None
+    # The upstream a tenant's own tool calls (an MCP server's name, or "http:" and the tool's
+    # name for an HTTP tool), recorded in the call's audit row; "" for a local tool.
+    upstream: str = ""
     # Set by tools.authoring: the tool's own compiled validation, used instead of the JSON
     # Schema walk. It raises InvalidParams naming the field, and what it returns (the
     # arguments converted to the function's types, defaults filled in) is what the handler
@@ -237,6 +240,21 @@ def catalogue_for(names: tuple[str, ...], disabled: tuple[str, ...] = ()) -> Cat
     Cached per argument pair: callers pass the tenant view's tuples as they are, so the hot
     path is one dictionary lookup."""
     sets = [_TOOLSETS[name] for name in names if name in _TOOLSETS]
+    return build_catalogue(
+        sets,
+        disabled=disabled,
+        instructions="\n\n".join(s.instructions for s in sets if s.instructions),
+    )
+
+
+def build_catalogue(
+    parts: Iterable[ToolSet], *, disabled: Iterable[str] = (), instructions: str = ""
+) -> Catalogue:
+    """The catalogue of ``parts`` in order (the first of equal names wins), less ``disabled``.
+
+    ``catalogue_for`` builds registered sets with it; ``tools.upstream`` builds a tenant's
+    static catalogue followed by its own tools the same way."""
+    sets = list(parts)
     off = frozenset(disabled)
     tools = _unique((t for s in sets for t in s.tools if t.name not in off), key=lambda t: t.name)
     resources = _unique((r for s in sets for r in s.resources), key=lambda r: r.uri)
@@ -247,7 +265,7 @@ def catalogue_for(names: tuple[str, ...], disabled: tuple[str, ...] = ()) -> Cat
         resources=resources,
         templates=templates,
         prompts=prompts,
-        instructions="\n\n".join(s.instructions for s in sets if s.instructions),
+        instructions=instructions,
         tools_by_name=MappingProxyType({t.name: t for t in tools}),
         resources_by_uri=MappingProxyType({r.uri: r for r in resources}),
         prompts_by_name=MappingProxyType({p.name: p for p in prompts}),

@@ -21,7 +21,7 @@ from mcpserver.observability import series as s
 from mcpserver.process import process_state
 from mcpserver.protocol.streamslots import slots
 from sessions_store import metrics as store_metrics
-from tenants import ratelimit, toolaudit
+from tenants import alerts, ratelimit, toolaudit
 from tenants.auth import jwks
 
 logger = logging.getLogger("mcpserver.observability")
@@ -98,6 +98,8 @@ def flush() -> None:
         for issuer, fetched_at in jwks.fetch_times().items():
             s.jwks_fetched_at.labels(issuer).set(fetched_at)
         s.open_streams.set(slots.total)
+        _copy("task:", alerts.task_results, lambda key: s.celery_tasks.labels(*key.split("|", 1)))
+        _copy("stale:", alerts.jwks_stale, s.jwks_stale_alerts.labels)
         _audit_queue()
 
 

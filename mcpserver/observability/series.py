@@ -119,6 +119,11 @@ audit_lag = Gauge(
     "Age of the oldest tool-call audit record not yet written to the database.",
     multiprocess_mode="max",
 )
+jwks_stale_alerts = Counter(
+    "mcp_jwks_stale_alerts",
+    "Checks that found a provider's keys not refreshed for longer than their cache lifetime.",
+    ["tenant"],
+)
 celery_tasks = Counter(
     "mcp_celery_tasks", "Background task runs by task name and final state.", ["task", "state"]
 )

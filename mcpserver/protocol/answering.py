@@ -1,19 +1,34 @@
-"""Answer one JSON-RPC request on its ``Reply``, in either era."""
+"""Answer one JSON-RPC request on its ``Reply``, in either era.
+
+The work (dispatch, then the answer written to the reply) runs in a task of its own, so that:
+
+- a client's ``notifications/cancelled``, on any instance, stops exactly that task
+  (``cancellation``): the request gets no answer, its stream ends or it gets a bodiless 204;
+- the client leaving (the consumer's task cancelled) stops it too, unless the reply was
+  detached (SEP-1699: the server closed the connection, the client resumes the stream from
+  the event log): then the work goes on, held by this process, and logs its answer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcpserver.observability.requests import outcome_of, outcome_of_result
-from mcpserver.protocol import dispatcher
+from mcpserver.process import process_state
+from mcpserver.protocol import cancellation, dispatcher
 from mcpserver.protocol.call import Call
 from mcpserver.protocol.jsonrpc import notification, result_message
-from mcpserver.protocol.relay import RequestCancelled
 from mcpserver.protocol.sse import Reply
 from mcpserver.protocol.translator import answer
 from tools.context import Notify
+
+logger = logging.getLogger("mcpserver.protocol")
+
+# Detached requests still running here: held so they are not collected mid-flight.
+_detached: dict[asyncio.Task[None], None] = process_state.cache("answering.detached")
 
 
 def notifier(reply: Reply) -> Notify:
@@ -23,40 +38,42 @@ def notifier(reply: Reply) -> Notify:
     return notify
 
 
-async def run(
-    call: Call,
-    reply: Reply,
-    *,
-    before_answer: Callable[[], Awaitable[None]] | None = None,
-    cancellable: Callable[[Awaitable[dict[str, Any]]], Awaitable[dict[str, Any]]] | None = None,
-) -> None:
-    """Dispatch and answer; ``before_answer`` runs first (the client may leave once answered).
+class _Work:
+    def __init__(
+        self, call: Call, reply: Reply, before_answer: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        self.call = call
+        self.reply = reply
+        self.before_answer = before_answer
+        self.entry: cancellation.InFlight | None = None
 
-    With ``cancellable`` (sessions) the client may cancel the request by notification; a
-    cancelled request gets no answer: its stream ends, or a bodiless 204.
-    """
-    work = dispatcher.dispatch(call)
-    try:
-        result = await (cancellable(work) if cancellable is not None else work)
-    except asyncio.CancelledError:
-        raise
-    except RequestCancelled:
-        _observe(call, "cancelled")
-        if before_answer is not None:
-            await before_answer()
-        await reply.finish(None, 204)
-        return
-    except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
-        _observe(call, outcome_of(exc))
-        failed = answer(exc, call.message.id, era=call.era)
-        if before_answer is not None:
-            await before_answer()
-        await reply.finish(failed.body, failed.status, failed.headers)
-        return
-    _observe(call, outcome_of_result(result))
-    if before_answer is not None:
-        await before_answer()
-    await reply.finish(result_message(call.message.id, result))
+    async def __call__(self) -> None:
+        call = self.call
+        status, headers = 200, None
+        message: dict[str, Any] | None
+        try:
+            result = await dispatcher.dispatch(call)
+        except asyncio.CancelledError:
+            if self.entry is None or not self.entry.cancelled:
+                raise
+            # The client cancelled it: no answer, but the session's changes are kept.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            _observe(call, "cancelled")
+            # No answer: a request stream that ends without one (SSE), which every
+            # Streamable HTTP client reads; a bodiless 204 made the SDK's reader fail.
+            message, status, headers = None, 200, [(b"content-type", b"text/event-stream")]
+        except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
+            _observe(call, outcome_of(exc))
+            failed = answer(exc, call.message.id, era=call.era)
+            message, status, headers = failed.body, failed.status, failed.headers
+        else:
+            _observe(call, outcome_of_result(result))
+            message = result_message(call.message.id, result)
+        if self.entry is not None:
+            self.entry.release()  # answering now: a late cancellation must not cut the answer
+        if self.before_answer is not None:
+            await self.before_answer()
+        await self.reply.finish(message, status, headers)
 
 
 def _observe(call: Call, outcome: str) -> None:
@@ -69,3 +86,51 @@ def _observe(call: Call, outcome: str) -> None:
         # Only a tool the tenant has becomes a label: the client names the rest freely.
         if isinstance(name, str) and name in call.catalogue.tools_by_name:
             observed.tool = name
+
+
+async def run(
+    call: Call,
+    reply: Reply,
+    *,
+    key: cancellation.Key | None = None,
+    before_answer: Callable[[], Awaitable[None]] | None = None,
+    poll_after: float | None = None,
+) -> None:
+    """Dispatch and answer; ``before_answer`` runs first (the client may leave once answered).
+
+    ``key``: the request can be cancelled by notification. ``poll_after``: a request still
+    running after this many seconds has its reply detached, if it can be.
+    """
+    work = _Work(call, reply, before_answer)
+    job = asyncio.ensure_future(work())
+    work.entry = cancellation.register(key, job)
+    detached = asyncio.ensure_future(reply.detached.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {job, detached}, timeout=poll_after, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done and not await reply.detach():
+            await asyncio.wait({job, detached}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        if not reply.detached.is_set():
+            job.cancel()
+        else:
+            _hold(job)
+        raise
+    finally:
+        detached.cancel()
+    if job.done():
+        job.result()
+    else:
+        _hold(job)
+
+
+def _hold(job: asyncio.Task[None]) -> None:
+    _detached[job] = None
+    job.add_done_callback(_finished)
+
+
+def _finished(job: asyncio.Task[None]) -> None:
+    _detached.pop(job, None)
+    if not job.cancelled() and job.exception() is not None:
+        logger.error("a detached request failed", exc_info=job.exception())

@@ -6,8 +6,8 @@ of HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcpserver.eras import META_CAPABILITIES, META_LOG_LEVEL, Era
@@ -17,6 +17,7 @@ from tenants.principal import Principal
 from tenants.snapshots import TenantView
 from tools.context import LOG_LEVELS, Ask, Notify, ToolContext
 from tools.registry import Catalogue, catalogue_for
+from tools.upstream.catalogue import tenant_catalogue
 
 
 async def _drop(method: str, params: dict[str, Any]) -> None:
@@ -37,6 +38,11 @@ class Call:
     ask: Ask | None = None
     # The request's metrics (None over stdio).
     observed: Observed | None = None
+    # A tenant with tools of its own (upstream servers, HTTP tools): its merged catalogue,
+    # loaded by the dispatcher before the method runs (``load_catalogue``).
+    own_catalogue: Catalogue | None = field(default=None, repr=False)
+    # Session era: detach the request's reply (SEP-1699), when it can be resumed.
+    detach: Callable[[], Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         self.params: dict[str, Any] = self.message.params or {}
@@ -49,7 +55,15 @@ class Call:
 
     @property
     def catalogue(self) -> Catalogue:
+        if self.own_catalogue is not None:
+            return self.own_catalogue
         return catalogue_for(self.toolsets, self.tenant.disabled_tools)
+
+    async def load_catalogue(self) -> None:
+        """Merge the tenant's own tools in (their listings may need fetching: async)."""
+        if self.tenant.own_tools is not None and self.own_catalogue is None:
+            static = catalogue_for(self.toolsets, self.tenant.disabled_tools)
+            self.own_catalogue = await tenant_catalogue(self.tenant, static)
 
     def context(self) -> ToolContext:
         meta = self.meta
@@ -69,4 +83,5 @@ class Call:
             log_level=level if level in LOG_LEVELS else None,
             notify=self.notify,
             ask=self.ask,
+            detach=self.detach,
         )

@@ -3,7 +3,7 @@
 ``audited`` runs the call and submits its record before the answer leaves: the tool's
 result (``ok``, ``isError``, input required), a JSON-RPC error, or a refusal before the tool
 ran (insufficient scope, rate limited). A call cancelled by its client gets no answer and no
-record.
+record. A tenant's own tool adds the upstream it called, the upstream's latency and error.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from mcpserver.eras import META_CLIENT_INFO, META_VERSION
 from mcpserver.errors import McpError
 from mcpserver.observability import tracing
 from mcpserver.protocol.call import Call
-from tenants.toolaudit import Result, ToolCallRecord, submit
+from tenants.toolaudit import Result, ToolCallRecord, UpstreamCall, submit, upstream_call
 
 _REFUSALS = frozenset({403, 429})
 
@@ -39,14 +39,26 @@ def _of_error(exc: Exception) -> tuple[str, int]:
     return Result.PROTOCOL_ERROR, -32603
 
 
-async def _submit(call: Call, started: float, result: str, code: int | None) -> None:
+def _upstream_fields(noted: UpstreamCall | None) -> dict[str, Any]:
+    if noted is None:
+        return {}
+    return {
+        "upstream": noted.name[:100],
+        "upstream_ms": noted.latency_ms,
+        "upstream_error": noted.error[:300],
+    }
+
+
+async def _submit(
+    call: Call, started: float, result: str, code: int | None, noted: UpstreamCall | None
+) -> None:
     if call.stateless:
         client, version = call.meta.get(META_CLIENT_INFO), call.meta.get(META_VERSION)
     else:
         session = call.session or {}
         client, version = session.get("client"), session.get("version")
     try:
-        await _build_and_submit(call, started, result, code, client, version)
+        await _build_and_submit(call, started, result, code, client, version, noted)
     except Exception:
         # submit() already falls back to an in-process queue when Redis fails; getting here is
         # a fault of ours, logged, never a failed tool call.
@@ -54,7 +66,13 @@ async def _submit(call: Call, started: float, result: str, code: int | None) -> 
 
 
 async def _build_and_submit(
-    call: Call, started: float, result: str, code: int | None, client: Any, version: Any
+    call: Call,
+    started: float,
+    result: str,
+    code: int | None,
+    client: Any,
+    version: Any,
+    noted: UpstreamCall | None,
 ) -> None:
     await submit(
         ToolCallRecord.build(
@@ -68,17 +86,23 @@ async def _build_and_submit(
             duration_ms=(time.monotonic() - started) * 1000,
             request_id=request_id_var.get("-"),
             client_ip=call.client_ip,
+            **_upstream_fields(noted),
         )
     )
 
 
 async def audited(call: Call, run: Callable[[Call], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     started = time.monotonic()
+    # A tool calling an upstream notes it here (tools.upstream); cleared for every call.
+    token = upstream_call.set(None)
     try:
-        with tracing.span("mcp.tool_call", {"mcp.tool.name": str(call.params.get("name"))}):
-            answer = await run(call)
-    except Exception as exc:
-        await _submit(call, started, *_of_error(exc))
-        raise
-    await _submit(call, started, _of_result(answer), None)
-    return answer
+        try:
+            with tracing.span("mcp.tool_call", {"mcp.tool.name": str(call.params.get("name"))}):
+                answer = await run(call)
+        except Exception as exc:
+            await _submit(call, started, *_of_error(exc), upstream_call.get())
+            raise
+        await _submit(call, started, _of_result(answer), None, upstream_call.get())
+        return answer
+    finally:
+        upstream_call.reset(token)

@@ -38,6 +38,7 @@ class McpConsumer(AsyncHttpConsumer):
         self._size = 0
         self._watcher: asyncio.Task[None] | None = None
         self._client_left = False
+        self._request_task: asyncio.Task[Any] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # AsyncConsumer.__call__ races the client's messages against a channel layer with
@@ -94,10 +95,14 @@ class McpConsumer(AsyncHttpConsumer):
             await send_error(self.send, InternalError())
 
     def watch_disconnect(self) -> None:
-        """For a response that stays open: the client leaving cancels this request."""
+        """For a response that stays open: the client leaving cancels this request.
+
+        The task cancelled is the consumer's own (the one answering this HTTP request), even
+        when a stream is opened from the request's work, which runs in a task of its own
+        (``answering``): the consumer decides what the work's fate is.
+        """
         if self._watcher is None:
-            request_task = asyncio.current_task()
-            self._watcher = asyncio.ensure_future(self._watch(request_task))
+            self._watcher = asyncio.ensure_future(self._watch(self._request_task))
 
     async def _watch(self, request_task: asyncio.Task[Any] | None) -> None:
         while True:
@@ -109,5 +114,6 @@ class McpConsumer(AsyncHttpConsumer):
                 return
 
     async def handle(self, body: bytes) -> None:
+        self._request_task = asyncio.current_task()
         exchange = Exchange(self.scope, self.send, on_stream=self.watch_disconnect)
         await endpoint.handle(exchange, self.scope.get("method", ""), body)

@@ -60,6 +60,8 @@ async def dispatch(call: Call) -> dict[str, Any]:
     handler = METHODS[call.era].get(call.message.method)
     if handler is None:
         raise MethodNotFound(f"Method not found: {call.message.method}")
+    if call.tenant.own_tools is not None:  # None for tenants without upstreams: no await
+        await call.load_catalogue()
     result = await handler(call)
     if call.era is Era.STATELESS:
         result.setdefault("resultType", "complete")

@@ -7,9 +7,9 @@ every later request names it, and may land on any instance.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable
 from typing import Any
 
+from mcpserver.conf import mcp_settings
 from mcpserver.eras import SESSION_DEFAULT_VERSION, SESSION_VERSIONS, Era
 from mcpserver.errors import (
     InvalidParams,
@@ -21,7 +21,7 @@ from mcpserver.errors import (
     SessionRequired,
 )
 from mcpserver.observability.series import observe_legacy_session
-from mcpserver.protocol import dispatcher, relay, sessions, streams
+from mcpserver.protocol import cancellation, dispatcher, relay, resume, sessions, streams
 from mcpserver.protocol.answering import notifier, run
 from mcpserver.protocol.http import Exchange
 from mcpserver.protocol.jsonrpc import Message, dumps, notification, result_message
@@ -61,19 +61,22 @@ async def post(exchange: Exchange, message: Message) -> None:
         return
     if message.kind == "notification":
         if message.method == "notifications/cancelled":
-            await relay.deliver_cancel(tenant_id, session_id, message.params)
+            await cancellation.cancel(tenant_id, exchange.principal, message.params, session_id)
         await exchange.respond(202)
         return
     if not dispatcher.knows(message.method, Era.SESSION):
         raise MethodNotFound(f"Method not found: {message.method}")
     before = dict(session)
     sessions.touch(session)
+    stream = sessions.new_stream_id(session_id)
     reply = Reply(
         exchange.send,
         accepts_sse=exchange.accepts("text/event-stream"),
-        log=sessions.stream_logger(tenant_id, sessions.new_stream_id(session_id)),
+        log=sessions.stream_logger(tenant_id, stream),
         on_stream=exchange.on_stream,
+        # 2025-11-25 streams are resumable (SEP-1699): primed, and closed early if need be.
         prime=session.get("version") == SESSION_VERSIONS[0],
+        wake=resume.waker(tenant_id, stream),
     )
     call = exchange.call(
         message,
@@ -81,16 +84,21 @@ async def post(exchange: Exchange, message: Message) -> None:
         session=session,
         notify=notifier(reply),
         ask=relay.asker(tenant_id, session_id, reply),
+        detach=reply.detach,
     )
 
     async def save_changes() -> None:
         if session != before:
             await sessions.save(tenant_id, session_id, session)
 
-    def cancellable(work: Awaitable[dict[str, Any]]) -> Awaitable[dict[str, Any]]:
-        return relay.run_cancellable(tenant_id, session_id, message.id, work)
-
-    await run(call, reply, before_answer=save_changes, cancellable=cancellable)
+    poll = mcp_settings.SSE_POLL_CLOSE_AFTER
+    await run(
+        call,
+        reply,
+        key=cancellation.request_key(tenant_id, exchange.principal, message.id, session_id),
+        before_answer=save_changes,
+        poll_after=float(poll) if poll and reply.resumable else None,
+    )
 
 
 async def _initialize(exchange: Exchange, message: Message) -> None:
@@ -122,10 +130,12 @@ async def get(exchange: Exchange) -> None:
     exchange.observed.message(Era.SESSION.value, "stream")
     session_id, _session_state = await _session(exchange)
     tenant_id = exchange.tenant_id
-    replay: list[bytes] = []
     last = exchange.headers.get("last-event-id")
     if last:
-        replay = await sessions.replay(tenant_id, session_id, last)
+        resumption = await resume.locate(tenant_id, session_id, last)
+        if resumption is not None:
+            await resume.relay(exchange, resumption)
+            return
 
     async def deliver(method: str, params: dict[str, Any]) -> bytes | None:
         if method == "notifications/resources/updated":
@@ -137,7 +147,7 @@ async def get(exchange: Exchange) -> None:
                 return None
         return dumps(notification(method, params))
 
-    await streams.relay_announcements(exchange, replay, deliver)
+    await streams.relay_announcements(exchange, [], deliver)
 
 
 async def delete(exchange: Exchange) -> None:

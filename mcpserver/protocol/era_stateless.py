@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mcpserver.eras import Era
 from mcpserver.errors import HeaderMismatch, MethodNotFound
-from mcpserver.protocol import custom_headers, dispatcher, streams
+from mcpserver.protocol import cancellation, custom_headers, dispatcher, streams
 from mcpserver.protocol.answering import notifier, run
 from mcpserver.protocol.http import Exchange
 from mcpserver.protocol.inbound import declared_version, require_supported
@@ -52,6 +52,10 @@ def _check_custom_headers(exchange: Exchange, message: Message) -> None:
 
 async def post(exchange: Exchange, message: Message) -> None:
     if message.kind != "request":
+        # Closing a request's stream is the cancellation this era defines; a client that
+        # sends notifications/cancelled instead is heard too, on whichever instance.
+        if message.kind == "notification" and message.method == "notifications/cancelled":
+            await cancellation.cancel(exchange.tenant_id, exchange.principal, message.params)
         await exchange.respond(202)
         return
     check_headers(exchange, message)
@@ -65,4 +69,6 @@ async def post(exchange: Exchange, message: Message) -> None:
         accepts_sse=exchange.accepts("text/event-stream"),
         on_stream=exchange.on_stream,
     )
-    await run(exchange.call(message, Era.STATELESS, notify=notifier(reply)), reply)
+    call = exchange.call(message, Era.STATELESS, notify=notifier(reply))
+    key = cancellation.request_key(exchange.tenant_id, exchange.principal, message.id)
+    await run(call, reply, key=key)

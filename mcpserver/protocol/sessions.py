@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcpserver.conf import mcp_settings
-from mcpserver.protocol.sse import event
 from sessions_store.store import get_store
 from tenants.auth.revocation import subject_group
 from tenants.principal import Principal
@@ -24,7 +23,7 @@ def _key(tenant_id: int, session_id: str) -> str:
     return f"mcp:session:{tenant_id}:{session_id}"
 
 
-def _events_key(tenant_id: int, stream: str) -> str:
+def events_key(tenant_id: int, stream: str) -> str:
     return f"mcp:events:{tenant_id}:{stream}"
 
 
@@ -95,18 +94,9 @@ def new_stream_id(session_id: str) -> str:
 def stream_logger(tenant_id: int, stream: str) -> Callable[[bytes], Awaitable[str | None]]:
     async def log(data: bytes) -> str | None:
         event_id = await get_store().alog_append(
-            _events_key(tenant_id, stream), data, ttl=float(mcp_settings.SESSION_TTL)
+            events_key(tenant_id, stream), data, ttl=float(mcp_settings.SESSION_TTL)
         )
-        return f"{stream}/{event_id}"
+        # Not in the log (the shared tier is down): sent without an id, not resumable.
+        return f"{stream}/{event_id}" if event_id else None
 
     return log
-
-
-async def replay(tenant_id: int, session_id: str, last_event_id: str) -> list[bytes]:
-    """Events of the broken stream after ``last_event_id``, framed for SSE."""
-    stream, _, after = last_event_id.rpartition("/")
-    if not stream.startswith(session_id + ".") or not after:
-        return []
-    events = await get_store().alog_read(_events_key(tenant_id, stream), after=after)
-    # Priming events carry no data: nothing to replay.
-    return [event(data, event_id=f"{stream}/{eid}") for eid, data in events if data]

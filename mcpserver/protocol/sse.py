@@ -6,14 +6,24 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mcpserver.conf import mcp_settings
 from mcpserver.errors import Headers
 from mcpserver.protocol.http import Send, send_chunk, send_response, start_stream
 from mcpserver.protocol.jsonrpc import dumps
+
+# Logged as the last event of a stream whose request was cancelled after its connection was
+# closed: a resumed stream ends there, with no answer. Never valid JSON, never sent.
+STREAM_END = b"\0"
 
 
 def event(data: bytes, *, event_id: str | None = None) -> bytes:
     head = f"id: {event_id}\n".encode() if event_id else b""
     return head + b"event: message\ndata: " + data + b"\n\n"
+
+
+def retry_field() -> bytes:
+    """What precedes a server-initiated close (SEP-1699): when the client should reconnect."""
+    return f"retry: {int(mcp_settings.SSE_RETRY_MS)}\n\n".encode()
 
 
 class Reply:
@@ -23,6 +33,10 @@ class Reply:
     notification or a server-to-client request) and the client accepts event streams; then it
     becomes an SSE stream that the final answer ends. ``log`` (legacy sessions) records each
     event so a broken stream can be replayed with ``Last-Event-ID``.
+
+    A primed, logged stream (2025-11-25) can be ``detach``-ed (SEP-1699 polling): the
+    connection is closed after a ``retry`` field, and every later event, the answer included,
+    is only logged (and ``wake`` tells resumed streams on any instance to read the log).
     """
 
     def __init__(
@@ -33,6 +47,7 @@ class Reply:
         log: Callable[[bytes], Awaitable[str | None]] | None = None,
         on_stream: Callable[[], None] | None = None,
         prime: bool = False,
+        wake: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._send = send
         self._on_stream = on_stream
@@ -43,7 +58,16 @@ class Reply:
         self._log = log
         self.streaming = False
         self.finished = False
+        self._wake = wake
+        # Detached: the connection is closed, events go to the log only.
+        self.detached = asyncio.Event()
+        # Every event so far is in the log (a failed append would be lost to a resumed stream).
+        self._all_logged = True
         self._lock = asyncio.Lock()
+
+    @property
+    def resumable(self) -> bool:
+        return self._prime and self.accepts_sse and self._all_logged
 
     async def start_stream(self) -> None:
         if not self.streaming:
@@ -52,8 +76,35 @@ class Reply:
                 self._on_stream()
             await start_stream(self._send)
             if self._prime and self._log is not None:
-                event_id = await self._log(b"")
-                await send_chunk(self._send, f"id: {event_id}\ndata: \n\n".encode())
+                event_id = await self._logged(b"")
+                if event_id is not None:
+                    await send_chunk(self._send, f"id: {event_id}\ndata: \n\n".encode())
+
+    async def _logged(self, data: bytes) -> str | None:
+        event_id = await self._log(data) if self._log else None
+        if event_id is None:
+            self._all_logged = False
+        return event_id
+
+    async def detach(self) -> bool:
+        """Close the connection before the answer, the stream resumable (SEP-1699).
+
+        False (nothing changed) when this response cannot be resumed: not a primed and
+        logged stream, an event missing from the log, or already answered.
+        """
+        if not self.resumable or self.finished:
+            return False
+        async with self._lock:
+            if self.finished or self.detached.is_set():
+                return not self.finished
+            await self.start_stream()
+            if not self._all_logged:
+                return False
+            # Set first: the client may leave as soon as the connection closes, and the
+            # request must then go on, not be cancelled with the connection.
+            self.detached.set()
+            await send_chunk(self._send, retry_field(), more=False)
+        return True
 
     async def push(self, message: dict[str, Any]) -> bool:
         """Send a message ahead of the answer; False when this response cannot carry it."""
@@ -65,7 +116,11 @@ class Reply:
         return True
 
     async def _event(self, data: bytes, *, more: bool) -> None:
-        event_id = await self._log(data) if self._log else None
+        event_id = await self._logged(data)
+        if self.detached.is_set():
+            if self._wake is not None:
+                await self._wake()
+            return
         await send_chunk(self._send, event(data, event_id=event_id), more=more)
 
     async def finish(
@@ -84,7 +139,9 @@ class Reply:
             if self.finished:
                 return
             self.finished = True
-            if message is None:
-                await send_chunk(self._send, b"", more=False)
-            else:
+            if message is not None:
                 await self._event(dumps(message), more=False)
+            elif self.detached.is_set():
+                await self._event(STREAM_END, more=False)
+            else:
+                await send_chunk(self._send, b"", more=False)

@@ -3,13 +3,16 @@
 Both eras work, told apart by the same classifier as over HTTP: a request whose ``_meta``
 names a version is served statelessly; otherwise the connection is one session
 (``initialize`` first), and server-to-client requests go out on stdout with their answers
-read back from stdin.
+read back from stdin. A ``notifications/cancelled`` stops the request it names, which then
+gets no answer (the one cancellation the 2026-07-28 era defines on stdio, and the session
+era's too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -46,6 +49,8 @@ class StdioServer:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Requests being answered, by id (json.dumps keeps 1 and "1" apart).
+        self._running: dict[str, asyncio.Task[None]] = {}
 
     async def send(self, message: dict[str, Any]) -> None:
         await self._write(dumps(message) + b"\n")
@@ -69,10 +74,23 @@ class StdioServer:
                 future.set_result(message.raw)
             return
         if message.kind == "notification":
+            if message.method == "notifications/cancelled":
+                self._cancel(message.params)
             return
         task = asyncio.ensure_future(self._answer(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        ident = json.dumps(message.id)
+        self._running[ident] = task
+        task.add_done_callback(lambda _t: self._running.pop(ident, None))
+
+    def _cancel(self, params: Any) -> None:
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        if isinstance(request_id, bool) or not isinstance(request_id, (str, int)):
+            return
+        task = self._running.get(json.dumps(request_id))
+        if task is not None:
+            task.cancel()
 
     def _call(self, message: Message, era: Era) -> Call:
         if era is Era.STATELESS:
@@ -97,6 +115,7 @@ class StdioServer:
         era = inbound.classify(message)
         try:
             result = await dispatcher.dispatch(self._call(message, era))
+            self._running.pop(json.dumps(message.id), None)  # answering: no longer cancellable
             if message.method == "initialize":
                 caps = (message.params or {}).get("capabilities")
                 self.session = sessions.new_session(
@@ -106,6 +125,8 @@ class StdioServer:
                     (message.params or {}).get("clientInfo"),
                 )
             await self.send(result_message(message.id, result))
+        except asyncio.CancelledError:
+            return  # cancelled by the client: no answer
         except Exception as exc:  # noqa: BLE001 (the translator logs what is not ours)
             await self.send(error_message(message.id, error_object(exc, era=era)[0]))
 

@@ -1,5 +1,5 @@
 """A tenant's configuration (status, tool selection, enabled identity providers, rate
-limits), cached.
+limits, its upstream servers and HTTP tools), cached.
 
 One store entry per tenant slug holds everything the authenticator needs, so a request costs
 one cache lookup instead of database queries. Entries are grouped under ``tenant:<id>``,
@@ -22,6 +22,7 @@ from sessions_store.store import get_store
 from tenants.auth import background, ledger, outage
 from tenants.models import IdentityProvider, Tenant
 from tenants.snapshots import TenantView
+from tenants.upstreams import config as own_tools
 
 # How long an unknown or suspended slug is answered from memory. Creating or reactivating a
 # tenant records its slug's group in the revocation ledger, which ends that answer on every
@@ -99,19 +100,23 @@ def _snapshot(slug: str, view: ledger.View | None = None) -> dict[str, Any] | No
     providers = [
         provider_fields(p) for p in tenant.identity_providers.filter(enabled=True).order_by("pk")
     ]
+    fields: dict[str, Any] = {
+        "id": tenant.pk,
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "status": tenant.status,
+        "enabled_toolsets": tenant.enabled_toolsets,
+        "rate_limit_tenant": tenant.rate_limit_tenant,
+        "rate_limit_credential": tenant.rate_limit_credential,
+        "disabled_tools": sorted(tenant.disabled_tools or ()),
+    }
+    own = own_tools.snapshot(tenant)
+    if own is not None:  # absent for most tenants: their entries stay as they were
+        fields["own_tools"] = own
     return {
         "rev": secrets.token_hex(8),
         "v": ledger.stamp(view, groups_for(tenant.pk, [p["id"] for p in providers])),
-        "tenant": {
-            "id": tenant.pk,
-            "slug": tenant.slug,
-            "name": tenant.name,
-            "status": tenant.status,
-            "enabled_toolsets": tenant.enabled_toolsets,
-            "rate_limit_tenant": tenant.rate_limit_tenant,
-            "rate_limit_credential": tenant.rate_limit_credential,
-            "disabled_tools": sorted(tenant.disabled_tools or ()),
-        },
+        "tenant": fields,
         "providers": providers,
     }
 
@@ -147,6 +152,7 @@ def _build(snapshot: dict[str, Any]) -> TenantConfig:
             "enabled_toolsets": tuple(fields["enabled_toolsets"] or ()),
             # Absent from entries cached before the field existed.
             "disabled_tools": tuple(fields.get("disabled_tools") or ()),
+            "own_tools": own_tools.from_snapshot(fields.get("own_tools")),
         }
     )
     providers = tuple(

@@ -143,7 +143,7 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
-    locked = ApiKey.objects.select_for_update().select_related("tenant").get(pk=key.pk)
+    locked = ApiKey.objects.select_for_update(no_key=True).select_related("tenant").get(pk=key.pk)
     if locked.revoked_at is not None:
         return locked
     locked.revoked_at = timezone.now()

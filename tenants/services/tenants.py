@@ -81,7 +81,7 @@ def tenant_set_rate_limits(
 ) -> Tenant:
     """Set either limit ("N/PERIOD", "off", or "" for the server's default; None: unchanged).
     Every instance applies the change as soon as the tenant's cached configuration is cleared."""
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    locked = Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
     wanted = {"rate_limit_tenant": tenant_limit, "rate_limit_credential": credential_limit}
     changes = {
         name: {"from": getattr(locked, name), "to": value.strip()}
@@ -115,7 +115,7 @@ def tenant_set_tools(
     """Replace the enabled tool sets (``toolsets``, None: keep them) and enable or disable
     single tools on top of them. Every instance's ``tools/list`` follows on commit, and the
     tenant's listening clients are told the list changed."""
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    locked = Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
     both = sorted(set(enable_tools) & set(disable_tools))
     if both:
         raise ValidationError({"disabled_tools": f"Both enabled and disabled: {', '.join(both)}."})
@@ -135,7 +135,10 @@ def tenant_set_tools(
     locked.enabled_toolsets, locked.disabled_tools = after["toolsets"], after["disabled_tools"]
     locked.full_clean()
     catalogue.check_selection(
-        toolsets=after["toolsets"], new_tools=new_tools, previously_enabled=before["toolsets"]
+        toolsets=after["toolsets"],
+        new_tools=new_tools,
+        previously_enabled=before["toolsets"],
+        own_tools=list(locked.http_tools.values_list("name", flat=True)),
     )
     if after != before:
         locked.save(update_fields=["enabled_toolsets", "disabled_tools", "updated_at"])
@@ -152,8 +155,11 @@ def tenant_set_tools(
     return locked
 
 
+# Row locks here are FOR NO KEY UPDATE: a plain FOR UPDATE also blocks the KEY SHARE lock
+# that inserting an audit row for the tenant takes, so an audit writer holding the chain
+# head and a service holding the tenant row (and waiting for the head) deadlocked.
 def _tenant_set_status(*, tenant: Tenant, status: str, action: str, actor: Actor) -> Tenant:
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    locked = Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
     if locked.status == status:
         return locked
     locked.status = status

@@ -1,8 +1,11 @@
 """Every check of one conformance run, from the results the suite saves with ``-o DIR``.
 
 python -m tests.interop.conformance_checks DIR CLAIMS  prints one line: checks passed, failed
-(and in how many scenarios), and exits 1 when a failing check is in a claimed scenario, or a
-claimed scenario the run should have had left no results.
+(and in how many scenarios), and exits 1 when a failing check is in a claimed scenario, a
+check a claim requires did not succeed, or a claimed scenario the run should have had left no
+results. A claim ``SCENARIO requires: CHECK, CHECK`` also needs each named check to be there
+and to succeed wherever the scenario runs (the suite records some only as a warning or not at
+all when a feature is missing: a claim of the feature says so).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ FAILING = {"FAILURE"}
 _STAMP = re.compile(r"-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
 
 
-def claimed(path: Path) -> set[str]:
-    names = set()
+def claimed(path: Path) -> dict[str, set[str]]:
+    """Claimed scenario → the checks it must pass besides failing none."""
+    names: dict[str, set[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("not claimed:"):
-            names.add(line)
+            name, _, required = line.partition(" requires:")
+            names[name.strip()] = {c.strip() for c in required.split(",") if c.strip()}
     return names
 
 
@@ -46,6 +51,10 @@ def main() -> None:
         failed += len(failing)
         if failing and scenario in claims:
             bad.append(f"{scenario} ({', '.join(sorted({str(c.get('id')) for c in failing}))})")
+        succeeded = {str(c.get("id")) for c in checks if c.get("status") == "SUCCESS"}
+        missing = claims.get(scenario, set()) - succeeded
+        if missing:
+            bad.append(f"{scenario} (did not succeed: {', '.join(sorted(missing))})")
         if failing and scenario not in claims:
             print(f"unclaimed scenario failing: {scenario}", file=sys.stderr)
     print(f"{len(runs)} scenarios, checks {passed} passed, {failed} failed", end="")

@@ -26,15 +26,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# What every instance runs besides its port: the plain server by default; the fleet passes
+# the README's production flags (tests/fleet/harness.py).
+PLAIN_FLAGS = ("--lifespan", "off", "--log-level", "warning")
+
+
 class Cluster:
-    def __init__(self, *, redis_url: str, tmp_path: Path, keys: str, size: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        tmp_path: Path,
+        keys: str,
+        size: int = 2,
+        database_url: str | None = None,
+        server_flags: tuple[str, ...] = PLAIN_FLAGS,
+    ) -> None:
+        self.server_flags = server_flags
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "mcpserver.settings",
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "MCP_ENCRYPTION_KEYS": keys,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp_path}/db.sqlite3",
             "REDIS_URL": redis_url,
             "LOG_LEVEL": "WARNING",
             # The pair tenant gets the conformance fixture set.
@@ -73,24 +88,39 @@ class Cluster:
         return (self.logs / f"instance-{index}.log").read_text()
 
     def start(self, index: int, *, keys: str | None = None) -> None:
+        self.launch(index, keys=keys)
+        self.wait_ready(index)
+
+    def launch(self, index: int, *, keys: str | None = None) -> None:
+        """Starts instance ``index`` without waiting for it (``wait_ready`` waits)."""
         self.keys[index] = keys or self.keys[index]
         port = self.ports[index]
         with (self.logs / f"instance-{index}.log").open("ab") as log:
             self._servers[index] = subprocess.Popen(
                 [
-                    *(sys.executable, "-m", "uvicorn", "--port", str(port), "--lifespan", "off"),
-                    *("--log-level", "warning", "mcpserver.asgi:application"),
+                    *(sys.executable, "-m", "uvicorn", "--port", str(port), *self.server_flags),
+                    "mcpserver.asgi:application",
                 ],
                 cwd=ROOT,
                 env={**self.env, "MCP_ENCRYPTION_KEYS": self.keys[index]},
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + 60
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+
+    def wait_ready(self, index: int, *, timeout: float = 60) -> None:
+        port = self.ports[index]
+        deadline = time.monotonic() + timeout
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return
             if time.monotonic() > deadline or self._servers[index].poll() is not None:  # type: ignore[union-attr]
                 pytest.fail(f"instance {index} did not start:\n{self.log_of(index)}")
             time.sleep(0.1)
+
+    def pid(self, index: int) -> int | None:
+        server = self._servers[index]
+        return None if server is None else server.pid
 
     def stop(self, index: int) -> None:
         server = self._servers[index]

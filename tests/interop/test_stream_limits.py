@@ -86,7 +86,9 @@ async def _next_message(reader: asyncio.StreamReader) -> dict[str, Any]:
 
 
 def _members(client: redis.Redis) -> dict[bytes, int]:
-    return {key: int(client.zcard(key)) for key in client.scan_iter(b"asgi:group:*")}
+    """Members of the tenants' stream groups (not the process-wide cancellation group)."""
+    keys = client.scan_iter(b"asgi:group:mcp-tenant-*")
+    return {key: int(client.zcard(key)) for key in keys}
 
 
 def _wait(predicate: Any, timeout: float = 60.0) -> None:

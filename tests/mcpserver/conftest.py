@@ -64,7 +64,21 @@ def request(
     headers: dict[str, str] | None = None,
     timeout: float = 3,
 ) -> Response:
+    _refuse_inside_test_transaction()
     return async_to_sync(arequest)(method, path, body, headers, timeout)
+
+
+def _refuse_inside_test_transaction() -> None:
+    """The application's ORM work runs on this thread's connection (thread-sensitive
+    sync_to_async under async_to_sync), and Django closes a connection it finds inside a
+    transaction at a request's edges: on PostgreSQL the test's own connection would be gone
+    for the rest of the test. SQLite's in-memory database hides that, so refuse everywhere."""
+    from django.db import connection
+
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            "drive the application only from tests marked django_db(transaction=True)"
+        )
 
 
 async def arequest(

@@ -88,3 +88,19 @@ def test_requests_authentications_and_refusals_are_counted(endpoint: Endpoint) -
     assert failed == 1
     paths = set(re.findall(r'mcp_authentications_total\{path="(\w+)"', after))
     assert paths <= {"none", "process", "shared", "api_key", "jwt"}
+
+
+def test_background_job_results_and_stale_keys_are_counted() -> None:
+    from mcpserver.observability import bridge
+    from tenants import alerts
+
+    alerts.record_task_result(task="tenants.refresh_jwks", outcome="failure")
+    alerts.record_task_result(task="tenants.refresh_jwks", outcome="success")
+    alerts.record_jwks_stale(
+        provider_id=7, tenant_slug="acme", issuer="https://idp.test", age_seconds=None, error=""
+    )
+    bridge.flush()
+    status, text = scrape()
+    assert status == 200
+    assert 'mcp_celery_tasks_total{state="failure",task="tenants.refresh_jwks"}' in text
+    assert 'mcp_jwks_stale_alerts_total{tenant="acme"}' in text

@@ -93,3 +93,41 @@ def test_legacy_needs_initialize_then_asks_the_client() -> None:
 
 def test_garbage_line_is_a_parse_error() -> None:
     assert converse([b"{nope"])[0]["error"]["code"] == -32700
+
+
+def test_a_cancelled_request_gets_no_answer_and_the_rest_goes_on() -> None:
+    """The sampling request is never answered: only the cancellation ends the call."""
+    out: list[dict] = []
+    lines = [
+        {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}}},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "test_sampling", "arguments": {"prompt": "never answered"}},
+        },
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}},
+        {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+    ]
+
+    async def main() -> None:
+        queue = [json.dumps(line).encode() for line in lines]
+
+        async def write(data: bytes) -> None:
+            out.append(json.loads(data))
+
+        async def readline() -> bytes:
+            await asyncio.sleep(0.05)
+            return queue.pop(0) if queue else b""
+
+        server = StdioServer(TENANT, PRINCIPAL, ("builtin", "conformance"), write)
+        await asyncio.wait_for(server.serve(readline), 5)
+
+    asyncio.run(main())
+    assert [m.get("method") for m in out if "method" in m] == ["sampling/createMessage"]
+    assert [m["id"] for m in out if "result" in m or "error" in m] == [0, 2]

@@ -6,7 +6,7 @@ from tenants import services
 from tenants.models import Tenant
 from tests.mcpserver.conftest import Endpoint
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _names(endpoint: Endpoint) -> list[str]:
@@ -15,13 +15,11 @@ def _names(endpoint: Endpoint) -> list[str]:
     return [tool["name"] for tool in response.message()["result"]["tools"]]
 
 
-def test_a_disabled_tool_is_neither_listed_nor_callable_in_either_era(
-    endpoint, actor, django_capture_on_commit_callbacks
-):
+def test_a_disabled_tool_is_neither_listed_nor_callable_in_either_era(endpoint, actor):
     assert "test_simple_text" in _names(endpoint)  # the tenant's configuration is now cached
     tenant = Tenant.objects.get(slug=endpoint.slug)
-    with django_capture_on_commit_callbacks(execute=True):  # the commit clears the cache
-        services.tenant_set_tools(tenant=tenant, disable_tools=["test_simple_text"], actor=actor)
+    # the commit clears the cache
+    services.tenant_set_tools(tenant=tenant, disable_tools=["test_simple_text"], actor=actor)
 
     names = _names(endpoint)
     assert "test_simple_text" not in names and "test_image_content" in names
@@ -35,6 +33,5 @@ def test_a_disabled_tool_is_neither_listed_nor_callable_in_either_era(
     call = endpoint.legacy(session, "tools/call", {"name": "test_simple_text", "arguments": {}})
     assert call.message()["error"]["code"] == -32602
 
-    with django_capture_on_commit_callbacks(execute=True):
-        services.tenant_set_tools(tenant=tenant, enable_tools=["test_simple_text"], actor=actor)
+    services.tenant_set_tools(tenant=tenant, enable_tools=["test_simple_text"], actor=actor)
     assert "test_simple_text" in _names(endpoint)

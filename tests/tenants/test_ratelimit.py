@@ -215,6 +215,9 @@ def test_retry_after_is_right_to_the_second(tenant: Tenant, shared_redis: redis.
     assert admit(limited, principal(tenant)) is None  # waited it out: passes
 
 
+# The audit write runs through database_sync_to_async, which closes the connection it finds:
+# inside a test transaction that is the test's own (PostgreSQL then refuses the write).
+@pytest.mark.django_db(transaction=True)
 def test_refusals_are_audited_sparingly(tenant: Tenant, shared_redis: redis.Redis) -> None:
     limited = view(tenant, per_credential="1/min")
     assert admit(limited, principal(tenant)) is None

@@ -40,15 +40,15 @@ def limits(slug: str = "acme") -> tuple[str, str]:
 # --- the service ------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the cache's lookups share this connection
 def test_the_service_sets_audits_and_clears_the_cached_configuration(
-    tenant: Tenant, actor: Any, django_capture_on_commit_callbacks: Any
+    tenant: Tenant, actor: Any
 ) -> None:
     cached = async_to_sync(tenantcache.resolve)("acme")
     assert cached is not None and cached.tenant.rate_limit_credential == ""
-    with django_capture_on_commit_callbacks(execute=True):
-        services.tenant_set_rate_limits(
-            tenant=tenant, tenant_limit="100/min", credential_limit="off", actor=actor
-        )
+    services.tenant_set_rate_limits(
+        tenant=tenant, tenant_limit="100/min", credential_limit="off", actor=actor
+    )
     assert limits() == ("100/min", "off")
     record = AuditLog.objects.get(action="tenant.rate_limit")
     assert record.details == {
@@ -218,6 +218,7 @@ def _is_rate_limit_answer(response: Any, ident: Any) -> None:
     assert body["error"]["data"] == {"retryAfter": 30, "limit": "2/min", "scope": "credential"}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_modern_era_gets_429_with_a_json_rpc_error(limited: tuple[Endpoint, Endpoint]) -> None:
     modern, _ = limited
     assert modern.modern("server/discover").status == 200
@@ -225,6 +226,7 @@ def test_the_modern_era_gets_429_with_a_json_rpc_error(limited: tuple[Endpoint, 
     _is_rate_limit_answer(modern.modern("tools/list", ident=7), 7)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_legacy_session_gets_429_with_a_json_rpc_error(
     limited: tuple[Endpoint, Endpoint],
 ) -> None:

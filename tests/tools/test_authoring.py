@@ -202,7 +202,7 @@ def test_a_handler_called_directly_still_validates() -> None:
         async_to_sync(TOOLS["create_requirement"].handler)(ctx, {"title": 5})
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the handler's ORM work shares this connection
 def test_a_sync_tool_runs_orm_queries_in_the_request_transaction(
     make_tenant: Any,
 ) -> None:

@@ -12,6 +12,8 @@ from jsonschema import Draft202012Validator
 
 from tests.mcpserver.conftest import Endpoint
 
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def notes_endpoint(

@@ -79,6 +79,8 @@ async def json_schema_tool(ctx: ToolContext, args: Mapping[str, Any]) -> dict[st
 
 
 async def reconnection(ctx: ToolContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    # SEP-1699: the stream is closed before the answer, which the client gets on resuming.
+    await ctx.close_stream()
     await asyncio.sleep(0.1)
     return result(
         text(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0010_people_memberships_sign_in_secrets"),
+        ("tenants", "0011_people_memberships_sign_in"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0009_audit_retention'),
+        ('tenants', '0010_tenant_secrets_and_upstreams'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -67,19 +67,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'subject'), name='one_sign_out_per_subject')],
-            },
-        ),
-        migrations.CreateModel(
-            name='TenantSecret',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('sealed', models.BinaryField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='secrets', to='tenants.tenant')),
-            ],
-            options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'name'), name='one_secret_per_name')],
             },
         ),
     ]
