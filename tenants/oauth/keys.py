@@ -16,6 +16,7 @@ from mcpserver.conf import mcp_settings
 from sessions_store.crypto import get_keyring
 from tenants.auth import jwtkit
 from tenants.models import BrokerSigningKey, Tenant
+from tenants.oauth import issuer
 
 ALGORITHM = "ES256"
 
@@ -86,3 +87,18 @@ def sign(tenant: Tenant, claims: dict[str, Any]) -> str:
         raise RuntimeError("a freshly sealed broker key does not open")
     private = serialization.load_pem_private_key(pem, password=None)
     return jwtkit.sign(claims, private_key=private, algorithm=key.algorithm, kid=key.kid)
+
+
+def own_published(jwks_uri: str) -> list[dict[str, Any]] | None:
+    """The published keys behind ``jwks_uri`` when it is one of this server's own broker
+    JWKS URLs (read from the database: no request to ourselves, nothing to reach through a
+    proxy), or None for any other URL. An unknown or direct-mode tenant publishes nothing."""
+    prefix = f"{mcp_settings.PUBLIC_URL}/oauth/"
+    if not (jwks_uri.startswith(prefix) and jwks_uri.endswith("/jwks")):
+        return None
+    slug = jwks_uri[len(prefix) : -len("/jwks")]
+    tenant = issuer.broker_tenant(slug) if slug and "/" not in slug else None
+    if tenant is None:
+        return []
+    current_key(tenant)
+    return published_keys(tenant)

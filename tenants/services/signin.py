@@ -38,7 +38,9 @@ def sign_in_set_mode(*, tenant: Tenant, mode: str, actor: Actor) -> PortalSignIn
         # Its keys are served by this very server, wherever PUBLIC_URL points.
         row.allow_private_network = not mcp_settings.PUBLIC_URL.startswith("https://")
         row.enabled = True
-        row.full_clean()
+        # Both URLs are this server's own, derived from PUBLIC_URL (whose scheme the system
+        # checks judge), and its keys are read from the database, never fetched from them.
+        row.full_clean(exclude=["issuer", "jwks_uri"])
         row.save()
         keys.current_key(tenant)
     elif row is not None and row.enabled:
@@ -51,5 +53,7 @@ def sign_in_set_mode(*, tenant: Tenant, mode: str, actor: Actor) -> PortalSignIn
         target=mode,
         details={"previous": previous, "issuer": own if mode == "broker" else sign_in.issuer},
     )
-    clear_groups_on_commit(f"tenantconf:{tenant.pk}")
+    # Tokens the broker issued, cached on any instance, go with its issuer's row.
+    groups = [f"idp:{row.pk}"] if row is not None and row.pk else []
+    clear_groups_on_commit(*groups, f"tenantconf:{tenant.pk}")
     return sign_in

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from mcpserver.conf import mcp_settings
 from tenants.models import Membership, PortalSignIn, Tenant
 
 BASE = "https://mcp.example.com"
@@ -103,7 +104,7 @@ def get_code(browser: Client, tenant: Tenant, client_id: str, challenge: str) ->
     )
     assert answer.status_code == 302, answer.content
     query = parse_qs(urlsplit(answer["Location"]).query)
-    assert query["iss"] == [f"{BASE}/oauth/{tenant.slug}"]  # RFC 9207
+    assert query["iss"] == [f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}"]  # RFC 9207
     assert query["state"] == ["st4te"]
     return query["code"][0]
 
@@ -137,7 +138,7 @@ def verify(tenant: Tenant, access: str) -> dict:
         jwt.PyJWK(jwk).key,
         algorithms=["ES256"],
         audience=tenant.resource_identifier,
-        issuer=f"{BASE}/oauth/{tenant.slug}",
+        issuer=f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}",
     )
 
 
