@@ -350,6 +350,8 @@ MCP_SERVER: dict[str, Any] = {
     "STAFF_OIDC_CLAIM": env_str("MCP_STAFF_OIDC_CLAIM"),
     "STAFF_OIDC_CLAIM_VALUE": env_str("MCP_STAFF_OIDC_CLAIM_VALUE"),
     "STAFF_OIDC_ALLOWED_EMAILS": env_list("MCP_STAFF_OIDC_ALLOWED_EMAILS"),
+    # The broker's access-token lifetime, one value for both (OAUTH2_PROVIDER above).
+    "BROKER_ACCESS_TOKEN_TTL": _BROKER_TTL,
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):

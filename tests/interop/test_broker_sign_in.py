@@ -1,0 +1,193 @@
+"""Sign in once, end to end: the official SDK client, given only the MCP URL, against a
+broker-mode tenant served by two real server processes behind a proxy that alternates between
+them, the user signing in at the tenant's real OpenID provider (npm oidc-provider).
+
+401 → RFC 9728 → RFC 8414 → dynamic client registration → authorization code + PKCE (the
+provider's login form, then the consent page) → a tool call; the access token expires and is
+refreshed; both processes restart and the client carries on; a replayed refresh token revokes
+its family and the client is sent through the authorization again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+from tests.browser.portal_harness import oidc_provider
+from tests.interop.instances import ROOT, Cluster
+from tests.interop.keyproxy import AlternatingProxy
+from tests.interop.signin_harness import REDIRECT_URI, Person, alternating_proxy
+
+pytestmark = [pytest.mark.own_database]
+
+TOKEN_TTL = 3  # seconds: the access tokens expire within the test
+PORTAL_SECRET = secrets.token_urlsafe(24)
+
+
+@dataclass
+class Site:
+    mcp_url: str
+    public: str
+    cluster: Cluster
+    proxy: AlternatingProxy
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        pytest.fail("TEST_REDIS_URL is not set: run the suite with `make test`.")
+    cluster = Cluster(
+        redis_url=redis_url, tmp_path=tmp_path_factory.mktemp("broker"), keys=secrets.token_hex(32)
+    )
+    with alternating_proxy(cluster.ports) as (port, proxy):
+        public = f"http://127.0.0.1:{port}"
+        clients = [
+            {
+                "client_id": "acme-portal",
+                "client_secret": PORTAL_SECRET,
+                "redirect_uris": [f"{public}/oidc/callback/"],
+            }
+        ]
+        accounts = {"alice": {"email": "alice@acme.test", "name": "Alice"}}
+        with oidc_provider(clients=clients, accounts=accounts) as issuer:
+            cluster.env.update(
+                {"MCP_PUBLIC_URL": public, "MCP_BROKER_ACCESS_TOKEN_TTL": str(TOKEN_TTL)}
+            )
+            cluster.manage("migrate", "--noinput", "-v", "0")
+            cluster.manage("create_tenant", "acme", "--name", "Acme", "--toolsets", "builtin")
+            subprocess.run(
+                [sys.executable, "manage.py", "set_sign_in", "acme", "--mode", "broker",
+                 "--oidc-issuer", issuer, "--client-id", "acme-portal", "--allow-private"],
+                cwd=ROOT, env=cluster.env, input=PORTAL_SECRET, text=True, check=True,
+                capture_output=True,
+            )  # fmt: skip
+            try:
+                cluster.start(0)
+                cluster.start(1)
+                yield Site(f"{public}/mcp/acme", public, cluster, proxy)
+            finally:
+                cluster.stop_all()
+                for index in (0, 1):
+                    assert "Traceback" not in cluster.log_of(index), cluster.log_of(index)
+
+
+class MemoryStorage:
+    """What a client keeps between runs: its registration and its tokens."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+def sdk_auth(
+    site: Site, person: Person, storage: MemoryStorage, **options: Any
+) -> OAuthClientProvider:
+    """The SDK's OAuth side of one long-running client: it keeps its registration, tokens and
+    their expiry for as long as it runs."""
+    return OAuthClientProvider(
+        server_url=site.mcp_url,
+        client_metadata=OAuthClientMetadata(
+            client_name="SDK test client",
+            redirect_uris=[REDIRECT_URI],
+            grant_types=["authorization_code", "refresh_token"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=person.redirect_handler,
+        callback_handler=person.callback_handler,
+        **options,
+    )
+
+
+def whoami(site: Site, auth: OAuthClientProvider) -> str:
+    """Connect with ``auth`` (nothing but the MCP URL besides), call ``whoami``, return its
+    text."""
+
+    async def main() -> str:
+        async with httpx2.AsyncClient(auth=auth, timeout=15) as http:
+            transport = streamable_http_client(site.mcp_url, http_client=http)
+            async with Client(transport, mode="legacy") as client:
+                result = await client.call_tool("whoami", {})
+        assert not result.is_error, result
+        return "".join(getattr(block, "text", "") for block in result.content)
+
+    return anyio.run(main)
+
+
+def token_request(site: Site, **data: str) -> httpx2.Response:
+    return httpx2.post(f"{site.public}/oauth/acme/token", data=data, timeout=10)
+
+
+def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -> None:
+    person, storage = Person("alice"), MemoryStorage()
+    auth = sdk_auth(site, person, storage)
+    assert "alice" in whoami(site, auth)
+    assert (person.authorizations, person.sign_ins) == (1, 1)
+    (consent,) = person.consent_pages
+    assert "SDK test client" in consent and REDIRECT_URI in consent  # it names both
+    assert storage.client_info is not None and storage.tokens is not None
+    client_id = storage.client_info.client_id
+    first = storage.tokens
+    assert first.refresh_token and first.expires_in == TOKEN_TTL
+    assert set(site.proxy.served) == {0, 1}  # the flow's steps landed on both instances
+
+    # The access token expires: the client refreshes it, without the person.
+    time.sleep(TOKEN_TTL + 0.5)
+    assert "alice" in whoami(site, auth)
+    second = storage.tokens
+    assert second is not None and second.access_token != first.access_token
+    assert second.refresh_token and second.refresh_token != first.refresh_token  # rotated
+    assert person.authorizations == 1
+
+    # Both processes restart: everything the flow left behind is in the database.
+    site.cluster.stop(0)
+    site.cluster.stop(1)
+    site.cluster.start(0)
+    site.cluster.start(1)
+    assert "alice" in whoami(site, auth)
+    assert person.authorizations == 1
+    current = storage.tokens
+    assert current is not None and current.refresh_token
+
+    # The first refresh token, spent, comes back: the whole family is revoked.
+    replayed = token_request(
+        site, grant_type="refresh_token", refresh_token=first.refresh_token, client_id=client_id
+    )
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    after = token_request(
+        site, grant_type="refresh_token", refresh_token=current.refresh_token, client_id=client_id
+    )
+    assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
+    # Once its last access token has expired the client must send the person through the
+    # authorization again (their portal session still open: consent only, no new sign-in).
+    time.sleep(TOKEN_TTL + 1)
+    assert "alice" in whoami(site, auth)
+    assert (person.authorizations, person.sign_ins) == (2, 1)
+    assert storage.tokens is not None and storage.tokens.refresh_token != current.refresh_token
