@@ -1,19 +1,31 @@
 """What the sign-in end-to-end tests run: two server processes behind a loopback proxy that
-alternates between them, and a person who answers the authorization pages over HTTP (the
-tenant's OpenID provider's login form, then the consent page), as a browser would."""
+alternates between them, a person who answers the authorization pages over HTTP (the
+tenant's OpenID provider's login form, then the consent page) as a browser would, and a
+client ID metadata document served over https on loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
+import http.server
+import ipaddress
+import json
 import re
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import unescape
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx2
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from mcp.client.auth import AuthorizationCodeResult
 
 from tests.interop.keyproxy import AlternatingProxy
@@ -126,3 +138,79 @@ class Person:
                     f"stuck at {response.url} ({response.status_code}): {response.text[:500]}"
                 )
         raise AssertionError("too many redirects")
+
+
+@dataclass
+class DocumentServer:
+    url: str  # the document's https URL
+    cafile: str  # the certificate that server processes must trust (SSL_CERT_FILE)
+    hits: list[str] = field(default_factory=list)
+
+
+def _self_signed(address: str, directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cimd-cert.pem", directory / "cimd-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@contextmanager
+def client_metadata_document(
+    document: dict[str, Any], *, directory: Path, address: str = "127.0.0.3"
+) -> Iterator[DocumentServer]:
+    """A client ID metadata document served over https on a loopback address of its own,
+    with a certificate made for it; ``document`` gets its ``client_id`` (the URL) here."""
+    cert, key = _self_signed(address, directory)
+    server = DocumentServer(url="", cafile=str(cert))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.hits.append(self.path)
+            body = json.dumps({**document, "client_id": server.url}).encode()
+            status = 200 if self.path == "/clients/sdk.json" else 404
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer((address, 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    server.url = f"https://{address}:{httpd.server_address[1]}/clients/sdk.json"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)

@@ -10,6 +10,7 @@ its family and the client is sent through the authorization again.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -30,7 +31,13 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 from tests.browser.portal_harness import oidc_provider
 from tests.interop.instances import ROOT, Cluster
 from tests.interop.keyproxy import AlternatingProxy
-from tests.interop.signin_harness import REDIRECT_URI, Person, alternating_proxy
+from tests.interop.signin_harness import (
+    REDIRECT_URI,
+    DocumentServer,
+    Person,
+    alternating_proxy,
+    client_metadata_document,
+)
 
 pytestmark = [pytest.mark.own_database]
 
@@ -44,6 +51,7 @@ class Site:
     public: str
     cluster: Cluster
     proxy: AlternatingProxy
+    document: DocumentServer
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +59,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
         pytest.fail("TEST_REDIS_URL is not set: run the suite with `make test`.")
-    cluster = Cluster(
-        redis_url=redis_url, tmp_path=tmp_path_factory.mktemp("broker"), keys=secrets.token_hex(32)
-    )
-    with alternating_proxy(cluster.ports) as (port, proxy):
+    tmp = tmp_path_factory.mktemp("broker")
+    cluster = Cluster(redis_url=redis_url, tmp_path=tmp, keys=secrets.token_hex(32))
+    document = {
+        "client_name": "SDK client by metadata document",
+        "redirect_uris": [REDIRECT_URI],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    }
+    with (
+        alternating_proxy(cluster.ports) as (port, proxy),
+        client_metadata_document(document, directory=tmp) as served,
+    ):
         public = f"http://127.0.0.1:{port}"
         clients = [
             {
@@ -66,7 +83,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         accounts = {"alice": {"email": "alice@acme.test", "name": "Alice"}}
         with oidc_provider(clients=clients, accounts=accounts) as issuer:
             cluster.env.update(
-                {"MCP_PUBLIC_URL": public, "MCP_BROKER_ACCESS_TOKEN_TTL": str(TOKEN_TTL)}
+                {
+                    "MCP_PUBLIC_URL": public,
+                    "MCP_BROKER_ACCESS_TOKEN_TTL": str(TOKEN_TTL),
+                    # The metadata document's server: a loopback address the operator allows
+                    # and a certificate the processes trust, as for a public client's site.
+                    "DJANGO_SETTINGS_MODULE": "tests.interop.instance_settings",
+                    "MCP_TEST_OVERRIDES": json.dumps(
+                        {"MCP_SERVER": {"OUTBOUND_ALLOWED_NETWORKS": ["127.0.0.3/32"]}}
+                    ),
+                    "SSL_CERT_FILE": served.cafile,
+                }
             )
             cluster.manage("migrate", "--noinput", "-v", "0")
             cluster.manage("create_tenant", "acme", "--name", "Acme", "--toolsets", "builtin")
@@ -79,7 +106,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             try:
                 cluster.start(0)
                 cluster.start(1)
-                yield Site(f"{public}/mcp/acme", public, cluster, proxy)
+                yield Site(f"{public}/mcp/acme", public, cluster, proxy, served)
             finally:
                 cluster.stop_all()
                 for index in (0, 1):
@@ -191,3 +218,18 @@ def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -
     assert "alice" in whoami(site, auth)
     assert (person.authorizations, person.sign_ins) == (2, 1)
     assert storage.tokens is not None and storage.tokens.refresh_token != current.refresh_token
+
+
+def test_a_client_known_by_its_metadata_document(site: Site) -> None:
+    """The client names itself by an https URL (no registration); the server fetches the
+    document through its guarded outbound client, once, and the consent page shows its name."""
+    person, storage = Person("alice"), MemoryStorage()
+    auth = sdk_auth(site, person, storage, client_metadata_url=site.document.url)
+    assert "alice" in whoami(site, auth)
+    assert storage.client_info is not None and storage.client_info.client_id == site.document.url
+    (consent,) = person.consent_pages
+    assert "SDK client by metadata document" in consent and REDIRECT_URI in consent
+    assert site.document.hits == ["/clients/sdk.json"]  # fetched once, then cached
+    time.sleep(TOKEN_TTL + 0.5)
+    assert "alice" in whoami(site, auth)  # refreshed
+    assert person.authorizations == 1
