@@ -36,11 +36,11 @@ def _metadata(slug: str) -> JsonResponse:
     # server rather than an empty list (RFC 9728 makes the member optional, not empty).
     if issuers:
         document["authorization_servers"] = issuers
-    document.update(
-        scopes_supported=supported_scopes(tenant),
-        bearer_methods_supported=["header"],
-        resource_name=tenant.name,
-    )
+    # Likewise no empty scope list: a client would take it for a scope of "" and ask for it.
+    scopes = supported_scopes(tenant)
+    if scopes:
+        document["scopes_supported"] = scopes
+    document.update(bearer_methods_supported=["header"], resource_name=tenant.name)
     response = JsonResponse(document)
     # Public metadata, read by browser-based clients too.
     response["Access-Control-Allow-Origin"] = "*"

@@ -115,17 +115,15 @@ class Person:
                         code=query["code"], state=query.get("state"), iss=query.get("iss")
                     )
                 response = await self.http.get(target)
-            elif 'name="login"' in response.text:  # oidc-provider's login form
-                self.sign_ins += 1
+            elif "/interaction/" in response.text:  # oidc-provider's login or consent form
                 action = re.search(r'<form[^>]*action="([^"]+)"', response.text)
                 assert action, response.text
+                form = _hidden_inputs(response.text)
+                if 'name="login"' in response.text:
+                    self.sign_ins += 1
+                    form.update(login=self.login, password="any password")
                 response = await self.http.post(
-                    urljoin(str(response.url), unescape(action.group(1))),
-                    data={
-                        **_hidden_inputs(response.text),
-                        "login": self.login,
-                        "password": "any password",
-                    },
+                    urljoin(str(response.url), unescape(action.group(1))), data=form
                 )
             elif 'id="consent"' in response.text:  # the broker's consent page
                 self.consent_pages.append(response.text)

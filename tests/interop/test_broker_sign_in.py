@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import jwt
 import pytest
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.client import Client
@@ -52,6 +53,11 @@ class Site:
     cluster: Cluster
     proxy: AlternatingProxy
     document: DocumentServer
+    direct_issuer: str  # globex's provider, in direct mode
+
+    @property
+    def direct_url(self) -> str:
+        return f"{self.public}/mcp/globex"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +87,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             }
         ]
         accounts = {"alice": {"email": "alice@acme.test", "name": "Alice"}}
-        with oidc_provider(clients=clients, accounts=accounts) as issuer:
+        with (
+            oidc_provider(clients=clients, accounts=accounts) as issuer,
+            oidc_provider(clients=[], accounts=accounts, resourcePrefix=f"{public}/mcp/") as own,
+        ):
             cluster.env.update(
                 {
                     "MCP_PUBLIC_URL": public,
@@ -103,10 +112,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 cwd=ROOT, env=cluster.env, input=PORTAL_SECRET, text=True, check=True,
                 capture_output=True,
             )  # fmt: skip
+            # Direct mode: globex's own provider registers clients and issues the tokens.
+            cluster.manage("create_tenant", "globex", "--name", "Globex", "--toolsets", "builtin")
+            cluster.manage("add_identity_provider", "globex", "--issuer", own, "--allow-private")
             try:
                 cluster.start(0)
                 cluster.start(1)
-                yield Site(f"{public}/mcp/acme", public, cluster, proxy, served)
+                yield Site(f"{public}/mcp/acme", public, cluster, proxy, served, own)
             finally:
                 cluster.stop_all()
                 for index in (0, 1):
@@ -134,12 +146,12 @@ class MemoryStorage:
 
 
 def sdk_auth(
-    site: Site, person: Person, storage: MemoryStorage, **options: Any
+    url: str, person: Person, storage: MemoryStorage, **options: Any
 ) -> OAuthClientProvider:
     """The SDK's OAuth side of one long-running client: it keeps its registration, tokens and
     their expiry for as long as it runs."""
     return OAuthClientProvider(
-        server_url=site.mcp_url,
+        server_url=url,
         client_metadata=OAuthClientMetadata(
             client_name="SDK test client",
             redirect_uris=[REDIRECT_URI],
@@ -153,13 +165,13 @@ def sdk_auth(
     )
 
 
-def whoami(site: Site, auth: OAuthClientProvider) -> str:
+def whoami(url: str, auth: OAuthClientProvider) -> str:
     """Connect with ``auth`` (nothing but the MCP URL besides), call ``whoami``, return its
     text."""
 
     async def main() -> str:
         async with httpx2.AsyncClient(auth=auth, timeout=15) as http:
-            transport = streamable_http_client(site.mcp_url, http_client=http)
+            transport = streamable_http_client(url, http_client=http)
             async with Client(transport, mode="legacy") as client:
                 result = await client.call_tool("whoami", {})
         assert not result.is_error, result
@@ -174,8 +186,8 @@ def token_request(site: Site, **data: str) -> httpx2.Response:
 
 def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -> None:
     person, storage = Person("alice"), MemoryStorage()
-    auth = sdk_auth(site, person, storage)
-    assert "alice" in whoami(site, auth)
+    auth = sdk_auth(site.mcp_url, person, storage)
+    assert "alice" in whoami(site.mcp_url, auth)
     assert (person.authorizations, person.sign_ins) == (1, 1)
     (consent,) = person.consent_pages
     assert "SDK test client" in consent and REDIRECT_URI in consent  # it names both
@@ -187,7 +199,7 @@ def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -
 
     # The access token expires: the client refreshes it, without the person.
     time.sleep(TOKEN_TTL + 0.5)
-    assert "alice" in whoami(site, auth)
+    assert "alice" in whoami(site.mcp_url, auth)
     second = storage.tokens
     assert second is not None and second.access_token != first.access_token
     assert second.refresh_token and second.refresh_token != first.refresh_token  # rotated
@@ -198,7 +210,7 @@ def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -
     site.cluster.stop(1)
     site.cluster.start(0)
     site.cluster.start(1)
-    assert "alice" in whoami(site, auth)
+    assert "alice" in whoami(site.mcp_url, auth)
     assert person.authorizations == 1
     current = storage.tokens
     assert current is not None and current.refresh_token
@@ -215,7 +227,7 @@ def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -
     # Once its last access token has expired the client must send the person through the
     # authorization again (their portal session still open: consent only, no new sign-in).
     time.sleep(TOKEN_TTL + 1)
-    assert "alice" in whoami(site, auth)
+    assert "alice" in whoami(site.mcp_url, auth)
     assert (person.authorizations, person.sign_ins) == (2, 1)
     assert storage.tokens is not None and storage.tokens.refresh_token != current.refresh_token
 
@@ -224,12 +236,33 @@ def test_a_client_known_by_its_metadata_document(site: Site) -> None:
     """The client names itself by an https URL (no registration); the server fetches the
     document through its guarded outbound client, once, and the consent page shows its name."""
     person, storage = Person("alice"), MemoryStorage()
-    auth = sdk_auth(site, person, storage, client_metadata_url=site.document.url)
-    assert "alice" in whoami(site, auth)
+    auth = sdk_auth(site.mcp_url, person, storage, client_metadata_url=site.document.url)
+    assert "alice" in whoami(site.mcp_url, auth)
     assert storage.client_info is not None and storage.client_info.client_id == site.document.url
     (consent,) = person.consent_pages
     assert "SDK client by metadata document" in consent and REDIRECT_URI in consent
     assert site.document.hits == ["/clients/sdk.json"]  # fetched once, then cached
     time.sleep(TOKEN_TTL + 0.5)
-    assert "alice" in whoami(site, auth)  # refreshed
+    assert "alice" in whoami(site.mcp_url, auth)  # refreshed
     assert person.authorizations == 1
+
+
+def test_direct_mode_the_tenants_provider_issues_the_tokens(site: Site) -> None:
+    """The same client against a direct-mode tenant: its metadata names the tenant's own
+    provider, which registers the client and issues a JWT for the tenant's resource."""
+    person, storage = Person("alice"), MemoryStorage()
+    auth = sdk_auth(site.direct_url, person, storage)
+    assert "alice" in whoami(site.direct_url, auth)
+    assert person.authorizations == 1 and person.consent_pages == []  # not our consent page
+    assert storage.tokens is not None
+    claims = jwt.decode(storage.tokens.access_token, options={"verify_signature": False})
+    assert claims["iss"] == site.direct_issuer and claims["aud"] == site.direct_url
+    # That token is the direct-mode tenant's: the broker-mode tenant refuses it.
+    refused = httpx2.post(
+        site.mcp_url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        headers={"Authorization": f"Bearer {storage.tokens.access_token}"},
+        timeout=10,
+    )
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
