@@ -83,12 +83,18 @@ class Person:
     authorizations: int = 0  # authorization requests the client sent this person through
     sign_ins: int = 0  # times the provider's login form was filled in
     consent_pages: list[str] = field(default_factory=list)
+    arrived: str = ""  # the last redirect to the client, in full
     _result: AuthorizationCodeResult | None = None
     http: httpx2.AsyncClient = field(init=False, repr=False)
 
     async def redirect_handler(self, url: str) -> None:
         self.authorizations += 1
         self._result = await self._follow(url)
+
+    async def authorize(self, url: str) -> str:
+        """Follow ``url`` to the client's redirect URI; return where it arrived."""
+        await self._follow(url)
+        return self.arrived
 
     async def callback_handler(self) -> AuthorizationCodeResult:
         assert self._result is not None, "the authorization did not reach the redirect URI"
@@ -109,6 +115,7 @@ class Person:
             if response.status_code in (301, 302, 303, 307):
                 target = urljoin(str(response.url), response.headers["location"])
                 if target.startswith(self.redirect_uri):
+                    self.arrived = target
                     query = {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
                     assert "code" in query, f"the authorization was refused: {query}"
                     return AuthorizationCodeResult(

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -29,7 +30,8 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
-from tests.browser.portal_harness import oidc_provider
+from tests.browser.portal_harness import NODE, NODE_TOOLS, free_port, oidc_provider
+from tests.interop.conformance_checks import results as conformance_results
 from tests.interop.instances import ROOT, Cluster
 from tests.interop.keyproxy import AlternatingProxy
 from tests.interop.signin_harness import (
@@ -42,6 +44,7 @@ from tests.interop.signin_harness import (
 
 pytestmark = [pytest.mark.own_database]
 
+SUITE = NODE_TOOLS / "conformance-0.2" / "dist" / "index.js"
 TOKEN_TTL = 3  # seconds: the access tokens expire within the test
 PORTAL_SECRET = secrets.token_urlsafe(24)
 
@@ -266,3 +269,52 @@ def test_direct_mode_the_tenants_provider_issues_the_tokens(site: Site) -> None:
     )
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+
+
+def test_the_conformance_suites_authorization_scenarios(site: Site, tmp_path: Path) -> None:
+    """The official suite's ``authorization`` command against the tenant's authorization
+    server: its metadata, then an authorization code grant whose sign-in and consent the
+    person answers, the suite waiting at its own loopback callback."""
+    port = free_port()
+    callback = f"http://127.0.0.1:{port}/callback"
+    registered = httpx2.post(
+        f"{site.public}/oauth/acme/register",
+        json={"redirect_uris": [callback], "token_endpoint_auth_method": "none",
+              "grant_types": ["authorization_code", "refresh_token"],
+              "client_name": "Conformance suite"},
+        timeout=10,
+    )  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    issuer = f"{site.public}/oauth/acme"
+    suite = subprocess.Popen(
+        [str(NODE), str(SUITE), "authorization", "--url", issuer,
+         "--client-id", registered.json()["client_id"], "--resource", site.mcp_url,
+         "--port", str(port), "-o", str(tmp_path / "results")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert suite.stdout is not None
+        seen = []
+        for line in suite.stdout:  # it prints the URL to open, then waits for the callback
+            seen.append(line)
+            if line.startswith(f"{issuer}/authorize?"):
+                person = Person("alice", redirect_uri=callback)
+                arrived = anyio.run(person.authorize, line.strip())
+                assert httpx2.get(arrived, timeout=10).status_code == 200  # to the suite
+                break
+        else:
+            pytest.fail("the suite printed no authorization URL:\n" + "".join(seen))
+        output = "".join(seen) + suite.stdout.read()
+        assert suite.wait(timeout=60) == 0, output
+    finally:
+        suite.kill()
+    runs = conformance_results(tmp_path / "results")
+    checks = [check for found in runs.values() for check in found]
+    passed = {str(c["id"]) for c in checks if c.get("status") == "SUCCESS"}
+    failed = [c for c in checks if c.get("status") == "FAILURE"]
+    assert len(runs) == 2 and not failed, failed  # both scenarios ran, no check failed
+    assert {
+        "authorization-server-metadata",
+        "authorization-server-metadata-cimd",
+        "authorization-code-grant",
+    } <= passed
