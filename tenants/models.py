@@ -336,7 +336,7 @@ class Revocation(models.Model):
 
 # Members, portal sign-in and sign-outs: a module of their own, registered
 # with the app by this import (it needs Tenant, defined above).
-from tenants.models_oauth import BrokerClient, BrokerSigningKey  # noqa: E402
+from tenants.models_oauth import BrokerClient, BrokerGrant, BrokerSigningKey  # noqa: E402
 from tenants.models_people import (  # noqa: E402
     Membership,
     PortalSignIn,
@@ -351,6 +351,7 @@ __all__ = [
     "AuditChainHead",
     "AuditLog",
     "BrokerClient",
+    "BrokerGrant",
     "BrokerSigningKey",
     "HttpTool",
     "IdentityProvider",

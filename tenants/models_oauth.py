@@ -6,6 +6,7 @@ JWKS while tokens it signed may still be presented.
 """
 
 from django.db import models
+from oauth2_provider.models import RefreshToken
 
 from tenants.models import Tenant
 
@@ -47,6 +48,9 @@ class BrokerClient(models.Model):
         "oauth2_provider.Application", on_delete=models.CASCADE, related_name="broker_links"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by an operator's revocation (tenants.services.oauth): the client is refused at this
+    # tenant from then on; the row stays, so a metadata-document client is not linked again.
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("tenant_id", "-created_at")
@@ -56,3 +60,12 @@ class BrokerClient(models.Model):
 
     def __str__(self) -> str:
         return f"client {self.application_id} at tenant {self.tenant_id}"
+
+
+class BrokerGrant(RefreshToken):
+    """A refresh token seen as what a person granted a client: one live row per family
+    (rotation revokes the old row as it makes the new one). Revoking one revokes its family."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "broker grant"

@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("tenants", "0012_broker_mode_signing_keys"),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
+        migrations.swappable_dependency(settings.OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL),
     ]
 
     operations = [
@@ -22,6 +23,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "application",
                     models.ForeignKey(
@@ -47,5 +49,11 @@ class Migration(migrations.Migration):
                     )
                 ],
             },
+        ),
+        migrations.CreateModel(
+            name="BrokerGrant",
+            fields=[],
+            options={"verbose_name": "broker grant", "proxy": True, "indexes": [], "constraints": []},
+            bases=("oauth2_provider.refreshtoken",),
         ),
     ]

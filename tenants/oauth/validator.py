@@ -19,14 +19,15 @@ class BrokerValidator(OAuth2Validator):
         if application is None:
             return None
         tenant = context.tenant()
-        if BrokerClient.objects.filter(tenant=tenant, application=application).exists():
+        link = BrokerClient.objects.filter(tenant=tenant, application=application).first()
+        if link is not None and link.revoked_at is None:
             return application
-        if is_cimd_client_id(application.client_id):
+        if link is None and is_cimd_client_id(application.client_id):
             # A metadata-document client is anyone's: linked to each tenant it is used at.
             BrokerClient.objects.get_or_create(tenant=tenant, application=application)
             return application
         request.client = None
-        return None  # registered at another tenant: unknown here
+        return None  # registered at another tenant, or revoked here: unknown
 
     def _check_and_set_request_resource(self, request: Any) -> None:
         super()._check_and_set_request_resource(request)

@@ -16,6 +16,7 @@ from tenants.services.credentials import (
     identity_provider_summary,
     identity_provider_update,
 )
+from tenants.services.oauth import oauth_client_revoke, oauth_grant_revoke
 from tenants.services.people import (
     member_sign_out_everywhere,
     member_signed_in,
@@ -64,6 +65,8 @@ __all__ = [
     "membership_add",
     "membership_remove",
     "membership_set_role",
+    "oauth_client_revoke",
+    "oauth_grant_revoke",
     "personal_key_create",
     "portal_sign_in_set",
     "sign_in_set_mode",
