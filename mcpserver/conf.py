@@ -206,6 +206,9 @@ DEFAULTS: dict[str, Any] = {
     # A tenant's signing key is replaced once it is this old (seconds); the old one stays
     # published until the tokens it signed have expired.
     "BROKER_KEY_MAX_AGE": 30 * 86400,
+    # A consent page answered later than this (seconds) is refused: the client gets
+    # access_denied and starts again (tenants.oauth.consent).
+    "BROKER_CONSENT_MAX_AGE": 600,
 }
 
 

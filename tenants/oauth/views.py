@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -19,7 +20,7 @@ from oauth2_provider.views.dynamic_client_registration import DynamicClientRegis
 
 from tenants.auth import outage
 from tenants.models import BrokerClient, Membership, Tenant
-from tenants.oauth import context, issuer, keys
+from tenants.oauth import consent, context, issuer, keys
 
 
 def _not_found() -> JsonResponse:
@@ -97,7 +98,29 @@ class _Authorize(AuthorizationView):
                     return refusal
             if not self._is_member(request):
                 return self._sign_in(request)
+            if request.method == "POST":
+                refusal = self._stale_or_altered(request)
+                if refusal is not None:
+                    return refusal
             return super().dispatch(request, *args, **kwargs)
+
+    def _stale_or_altered(self, request: HttpRequest) -> HttpResponse | None:
+        verdict = consent.judge(self.tenant.pk, request.POST)
+        if not verdict.problem:
+            return None
+        if verdict.problem != "expired":
+            error = {"error": "invalid_request", "description": verdict.problem}
+            return render(request, self.template_name, {"error": error}, status=400)
+        query = {
+            "error": "access_denied",
+            "error_description": "The consent page expired before it was answered: try again.",
+        }
+        if verdict.state:
+            query["state"] = verdict.state
+        target = verdict.redirect_uri
+        separator = "&" if urlsplit(target).query else "?"
+        application = Application.objects.filter(client_id=request.POST.get("client_id")).first()
+        return self.redirect(f"{target}{separator}{urlencode(query)}", application)
 
     def _is_member(self, request: HttpRequest) -> bool:
         user = request.user
@@ -141,6 +164,9 @@ class _Authorize(AuthorizationView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         data = super().get_context_data(**kwargs)
         data["tenant"] = self.tenant
+        form = data.get("form")
+        if form is not None:
+            data["consent_ticket"] = consent.ticket(self.tenant.pk, form.initial)
         return data
 
 

@@ -4,6 +4,7 @@ unknown at the tenant from then on."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import Client
 
 from tenants.models import AuditLog, BrokerClient, BrokerGrant, Membership, Tenant
 from tests.oauth.test_broker_flow import (
+    REDIRECT,
     _broker,
     authorize_params,
     exchange,
@@ -99,7 +101,7 @@ def test_admin_revokes_a_client_and_its_grants(broker, member, operator):
 
 
 def test_sign_out_everywhere_revokes_the_members_grants(broker, member):
-    membership, browser = member
+    _, browser = member
     client_id = register(broker.slug)
     tokens = granted(broker, browser, client_id)
     response = browser.post(f"/portal/{broker.slug}/sign-out-everywhere/", follow=True)
@@ -119,3 +121,49 @@ def test_a_members_grants_at_another_tenant_are_left_alone(broker, member, make_
     kept = granted(other, browser, there)
     browser.post(f"/portal/{broker.slug}/sign-out-everywhere/")
     assert refresh(other, there, kept["refresh_token"]).status_code == 200
+
+
+def test_a_revoked_metadata_document_client_is_not_linked_again(
+    broker, member, operator, monkeypatch
+):
+    from tenants import outbound
+
+    url = "https://app.example.org/oauth/client.json"
+    document = {
+        "client_id": url, "client_name": "Test app", "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+    }  # fmt: skip
+
+    def served(method, address, *, policy, headers=None, content=None):
+        body = json.dumps(document).encode()
+        headers = {"content-type": "application/json"}
+        return outbound.OutboundResponse(url=address, status=200, body=body, headers=headers)
+
+    monkeypatch.setattr(outbound, "request", served)
+    _, browser = member
+    granted(broker, browser, url)
+    link = BrokerClient.objects.get(application__client_id=url)
+    assert "metadata document" in operator.get("/admin/tenants/brokerclient/").content.decode()
+    action(operator, "brokerclient", "revoke_clients", [link.pk])
+    _, challenge = pkce()
+    again = browser.get(f"/oauth/{broker.slug}/authorize", authorize_params(broker, url, challenge))
+    assert again.status_code in (400, 401) and "Location" not in again
+    assert BrokerClient.objects.get(pk=link.pk).revoked_at is not None
+
+
+def test_admin_switches_a_tenant_between_modes(tenant, operator):
+    from tenants.models import PortalSignIn
+
+    sign_in = PortalSignIn.objects.create(
+        tenant=tenant, issuer="https://idp.example.com", client_id="portal",
+        authorization_endpoint="https://idp.example.com/auth",
+        token_endpoint="https://idp.example.com/token", jwks_uri="https://idp.example.com/jwks",
+    )  # fmt: skip
+    metadata = f"/.well-known/oauth-authorization-server/oauth/{tenant.slug}"
+    assert Client().get(metadata).status_code == 404
+    assert "now in broker mode" in action(operator, "portalsignin", "use_broker_mode", [sign_in.pk])
+    assert Client().get(metadata).json()["issuer"].endswith(f"/oauth/{tenant.slug}")
+    action(operator, "portalsignin", "use_direct_mode", [sign_in.pk])
+    assert Client().get(metadata).status_code == 404
+    assert AuditLog.objects.filter(action="sign_in.set_mode").count() == 2

@@ -8,14 +8,17 @@ import base64
 import hashlib
 import json
 import secrets
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.core.management import call_command
 from django.test import Client
+from oauth2_provider.models import Grant
 
 from mcpserver.conf import mcp_settings
 from tenants.models import Membership, PortalSignIn, Tenant
@@ -91,17 +94,21 @@ def authorize_params(tenant: Tenant, client_id: str, challenge: str, **extra: st
     return {k: v for k, v in params.items() if v != ""}
 
 
-def get_code(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> str:
+def consent_form(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> tuple:
+    """The consent page's address and the form a browser would send back from it."""
     url = f"/oauth/{tenant.slug}/authorize"
     page = browser.get(url, authorize_params(tenant, client_id, challenge))
     assert page.status_code == 200, page.content
     text = page.content.decode()
     assert "Test app" in text and REDIRECT in text  # the consent page names both
-    form = {field.name: field.value() for field in page.context["form"] if field.is_hidden}
-    answer = browser.post(
-        page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"],
-        {**{k: v or "" for k, v in form.items()}, "allow": "Authorize"},
-    )
+    form = {field.name: field.value() or "" for field in page.context["form"] if field.is_hidden}
+    form["consent_ticket"] = page.context["consent_ticket"]
+    return page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], form
+
+
+def get_code(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> str:
+    address, form = consent_form(browser, tenant, client_id, challenge)
+    answer = browser.post(address, {**form, "allow": "Authorize"})
     assert answer.status_code == 302, answer.content
     query = parse_qs(urlsplit(answer["Location"]).query)
     assert query["iss"] == [f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}"]  # RFC 9207
@@ -211,6 +218,38 @@ class TestBadInput:
         params.pop("code_challenge")
         response = member.get(f"/oauth/{broker.slug}/authorize", params)
         assert parse_qs(urlsplit(response["Location"]).query)["error"] == ["invalid_request"]
+
+    def test_an_expired_consent_issues_nothing(self, broker, member, monkeypatch):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        address, form = consent_form(member, broker, client_id, challenge)
+        later = time.time() + 601  # BROKER_CONSENT_MAX_AGE is 600
+        monkeypatch.setattr(signing.time, "time", lambda: later)
+        answer = member.post(address, {**form, "allow": "Authorize"})
+        assert answer.status_code == 302
+        query = parse_qs(urlsplit(answer["Location"]).query)
+        assert answer["Location"].startswith(REDIRECT)
+        assert query["error"] == ["access_denied"] and "code" not in query
+        assert query["state"] == ["st4te"] and query["iss"] == [f"{BASE}/oauth/{broker.slug}"]
+        assert not Grant.objects.exists()
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"redirect_uri": "https://evil.example/cb"},
+            {"code_challenge": "A" * 43},
+            {"consent_ticket": ""},
+            {"consent_ticket": "forged:1abc:xyz"},
+        ],
+    )
+    def test_an_altered_consent_form_issues_nothing(self, broker, member, change):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        address, form = consent_form(member, broker, client_id, challenge)
+        answer = member.post(address, {**form, **change, "allow": "Authorize"})
+        assert answer.status_code == 400 and "Location" not in answer
+        assert "invalid_request" in answer.content.decode()
+        assert not Grant.objects.exists()
 
     def test_code_used_twice(self, broker, member):
         client_id = register(broker.slug)
