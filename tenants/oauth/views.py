@@ -92,7 +92,7 @@ class _Authorize(AuthorizationView):
         self.tenant = tenant
         with context.serving(tenant):
             if request.method == "GET":
-                self.oauth2_data = {}
+                self.oauth2_data: dict[str, Any] = {}
                 refusal = self._refusal(request)
                 if refusal is not None:
                     return refusal

@@ -10,14 +10,9 @@ its family and the client is sent through the authorization again.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,38 +24,15 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
 
-from tests.browser.portal_harness import NODE, NODE_TOOLS, free_port, oidc_provider
+from tests.interop.broker_site import Site, broker_site, run_authorization_suite
 from tests.interop.conformance_checks import results as conformance_results
-from tests.interop.instances import ROOT, Cluster
-from tests.interop.keyproxy import AlternatingProxy
-from tests.interop.signin_harness import (
-    REDIRECT_URI,
-    DocumentServer,
-    Person,
-    alternating_proxy,
-    client_metadata_document,
-)
+from tests.interop.signin_harness import REDIRECT_URI, Person
 
 pytestmark = [pytest.mark.own_database]
 
-SUITE = NODE_TOOLS / "conformance-0.2" / "dist" / "index.js"
-TOKEN_TTL = 3  # seconds: the access tokens expire within the test
-PORTAL_SECRET = secrets.token_urlsafe(24)
-
-
-@dataclass
-class Site:
-    mcp_url: str
-    public: str
-    cluster: Cluster
-    proxy: AlternatingProxy
-    document: DocumentServer
-    direct_issuer: str  # globex's provider, in direct mode
-
-    @property
-    def direct_url(self) -> str:
-        return f"{self.public}/mcp/globex"
+TOKEN_TTL = 2  # seconds: the access tokens expire within the test
 
 
 @pytest.fixture(scope="module")
@@ -69,63 +41,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if not redis_url:
         pytest.fail("TEST_REDIS_URL is not set: run the suite with `make test`.")
     tmp = tmp_path_factory.mktemp("broker")
-    cluster = Cluster(redis_url=redis_url, tmp_path=tmp, keys=secrets.token_hex(32))
-    document = {
-        "client_name": "SDK client by metadata document",
-        "redirect_uris": [REDIRECT_URI],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    }
-    with (
-        alternating_proxy(cluster.ports) as (port, proxy),
-        client_metadata_document(document, directory=tmp) as served,
-    ):
-        public = f"http://127.0.0.1:{port}"
-        clients = [
-            {
-                "client_id": "acme-portal",
-                "client_secret": PORTAL_SECRET,
-                "redirect_uris": [f"{public}/oidc/callback/"],
-            }
-        ]
-        accounts = {"alice": {"email": "alice@acme.test", "name": "Alice"}}
-        with (
-            oidc_provider(clients=clients, accounts=accounts) as issuer,
-            oidc_provider(clients=[], accounts=accounts, resourcePrefix=f"{public}/mcp/") as own,
-        ):
-            cluster.env.update(
-                {
-                    "MCP_PUBLIC_URL": public,
-                    "MCP_BROKER_ACCESS_TOKEN_TTL": str(TOKEN_TTL),
-                    # The metadata document's server: a loopback address the operator allows
-                    # and a certificate the processes trust, as for a public client's site.
-                    "DJANGO_SETTINGS_MODULE": "tests.interop.instance_settings",
-                    "MCP_TEST_OVERRIDES": json.dumps(
-                        {"MCP_SERVER": {"OUTBOUND_ALLOWED_NETWORKS": ["127.0.0.3/32"]}}
-                    ),
-                    "SSL_CERT_FILE": served.cafile,
-                }
-            )
-            cluster.manage("migrate", "--noinput", "-v", "0")
-            cluster.manage("create_tenant", "acme", "--name", "Acme", "--toolsets", "builtin")
-            subprocess.run(
-                [sys.executable, "manage.py", "set_sign_in", "acme", "--mode", "broker",
-                 "--oidc-issuer", issuer, "--client-id", "acme-portal", "--allow-private"],
-                cwd=ROOT, env=cluster.env, input=PORTAL_SECRET, text=True, check=True,
-                capture_output=True,
-            )  # fmt: skip
-            # Direct mode: globex's own provider registers clients and issues the tokens.
-            cluster.manage("create_tenant", "globex", "--name", "Globex", "--toolsets", "builtin")
-            cluster.manage("add_identity_provider", "globex", "--issuer", own, "--allow-private")
-            try:
-                cluster.start(0)
-                cluster.start(1)
-                yield Site(f"{public}/mcp/acme", public, cluster, proxy, served, own)
-            finally:
-                cluster.stop_all()
-                for index in (0, 1):
-                    assert "Traceback" not in cluster.log_of(index), cluster.log_of(index)
+    with broker_site(tmp=tmp, redis_url=redis_url, token_ttl=TOKEN_TTL) as running:
+        yield running
 
 
 class MemoryStorage:
@@ -157,7 +74,7 @@ def sdk_auth(
         server_url=url,
         client_metadata=OAuthClientMetadata(
             client_name="SDK test client",
-            redirect_uris=[REDIRECT_URI],
+            redirect_uris=[AnyUrl(REDIRECT_URI)],
             grant_types=["authorization_code", "refresh_token"],
             token_endpoint_auth_method="none",
         ),
@@ -275,39 +192,8 @@ def test_the_conformance_suites_authorization_scenarios(site: Site, tmp_path: Pa
     """The official suite's ``authorization`` command against the tenant's authorization
     server: its metadata, then an authorization code grant whose sign-in and consent the
     person answers, the suite waiting at its own loopback callback."""
-    port = free_port()
-    callback = f"http://127.0.0.1:{port}/callback"
-    registered = httpx2.post(
-        f"{site.public}/oauth/acme/register",
-        json={"redirect_uris": [callback], "token_endpoint_auth_method": "none",
-              "grant_types": ["authorization_code", "refresh_token"],
-              "client_name": "Conformance suite"},
-        timeout=10,
-    )  # fmt: skip
-    assert registered.status_code == 201, registered.text
-    issuer = f"{site.public}/oauth/acme"
-    suite = subprocess.Popen(
-        [str(NODE), str(SUITE), "authorization", "--url", issuer,
-         "--client-id", registered.json()["client_id"], "--resource", site.mcp_url,
-         "--port", str(port), "-o", str(tmp_path / "results")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        assert suite.stdout is not None
-        seen = []
-        for line in suite.stdout:  # it prints the URL to open, then waits for the callback
-            seen.append(line)
-            if line.startswith(f"{issuer}/authorize?"):
-                person = Person("alice", redirect_uri=callback)
-                arrived = anyio.run(person.authorize, line.strip())
-                assert httpx2.get(arrived, timeout=10).status_code == 200  # to the suite
-                break
-        else:
-            pytest.fail("the suite printed no authorization URL:\n" + "".join(seen))
-        output = "".join(seen) + suite.stdout.read()
-        assert suite.wait(timeout=60) == 0, output
-    finally:
-        suite.kill()
+    status, output = run_authorization_suite(site, tmp_path / "results")
+    assert status == 0, output
     runs = conformance_results(tmp_path / "results")
     checks = [check for found in runs.values() for check in found]
     passed = {str(c["id"]) for c in checks if c.get("status") == "SUCCESS"}
