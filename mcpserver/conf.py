@@ -203,6 +203,15 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between copies of each process's own counters (store, JWKS, rate limiter,
     # audit queue, open streams) into the exported series.
     "METRICS_FLUSH_INTERVAL": 5.0,
+    # --- Broker-mode authorization server (tenants.oauth) ---
+    # Lifetime of the access tokens it issues, in seconds (short: refresh tokens renew them).
+    "BROKER_ACCESS_TOKEN_TTL": 300,
+    # A tenant's signing key is replaced once it is this old (seconds); the old one stays
+    # published until the tokens it signed have expired.
+    "BROKER_KEY_MAX_AGE": 30 * 86400,
+    # A consent page answered later than this (seconds) is refused: the client gets
+    # access_denied and starts again (tenants.oauth.consent).
+    "BROKER_CONSENT_MAX_AGE": 600,
 }
 
 

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # The broker's authorization-server core (tenants.oauth wraps its views per tenant).
+    "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mcpserver",
@@ -263,6 +265,48 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "admin:login"
 
+# django-oauth-toolkit, the core of each broker-mode tenant's authorization server
+# (tenants.oauth). Its views are reached only through tenants.oauth.views, which pin the
+# tenant; everything the library stores (clients, codes, tokens) is in the database.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model name)
+_BROKER_TTL = int(env_str("MCP_BROKER_ACCESS_TOKEN_TTL", "300") or 300)
+OAUTH2_PROVIDER: dict[str, Any] = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": _BROKER_TTL,
+    "OAUTH2_VALIDATOR_CLASS": "tenants.oauth.validator.BrokerValidator",
+    "ACCESS_TOKEN_GENERATOR": "tenants.oauth.tokens.access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "SCOPES": {"mcp": "Use this server's tools"},
+    "DEFAULT_SCOPES": ["mcp"],
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    # Tokens are kept as digests only (the access token is a JWT, validated by its signature).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "tenants.oauth.cimd.OutboundMetadataFetcher",
+}
+SILENCED_SYSTEM_CHECKS += [
+    # RFC 9207 iss is added by tenants.oauth.views (the tenant's own issuer), not the library.
+    "oauth2_provider.W005",
+    # Native MCP clients redirect to http://127.0.0.1/localhost loopback URIs (RFC 8252).
+    "oauth2_provider.W008",
+]
+
 # The REST API (tenants.api): session or Bearer authentication, one error shape, pages.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -306,6 +350,8 @@ MCP_SERVER: dict[str, Any] = {
     "STAFF_OIDC_CLAIM": env_str("MCP_STAFF_OIDC_CLAIM"),
     "STAFF_OIDC_CLAIM_VALUE": env_str("MCP_STAFF_OIDC_CLAIM_VALUE"),
     "STAFF_OIDC_ALLOWED_EMAILS": env_list("MCP_STAFF_OIDC_ALLOWED_EMAILS"),
+    # The broker's access-token lifetime, one value for both (OAUTH2_PROVIDER above).
+    "BROKER_ACCESS_TOKEN_TTL": _BROKER_TTL,
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):

@@ -29,6 +29,8 @@ urlpatterns = [
         protected_resource_metadata,
         name="oauth-protected-resource",
     ),
+    # The authorization server of each tenant in broker mode (tenants.oauth).
+    path("", include("tenants.oauth.urls")),
     # What OAuth clients probe on a host without an authorization server: JSON, never HTML.
     re_path(r"^(?P<rest>.*)\.well-known/.*$", no_authorization_server),
     re_path(

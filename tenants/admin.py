@@ -15,6 +15,7 @@ from tenants import admin_usage, services
 from tenants.admin_apikeys import api_key_state  # also registers ApiKeyAdmin
 from tenants.admin_keys import key_status_html, report_key_check
 from tenants.admin_mixins import NoDeleteMixin
+from tenants.admin_oauth import BrokerClientAdmin  # noqa: F401 - registers the broker's admin
 from tenants.admin_people import MembershipAdmin  # noqa: F401 - registers the people's admin
 from tenants.admin_tools import TenantToolsAdminMixin, TenantToolsForm
 from tenants.admin_upstreams import upstreams_html  # also registers the upstream admins

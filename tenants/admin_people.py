@@ -70,7 +70,8 @@ class PortalSignInForm(forms.ModelForm):
 @admin.register(PortalSignIn)
 class PortalSignInAdmin(NoDeleteMixin, admin.ModelAdmin):
     form = PortalSignInForm
-    list_display = ("tenant", "issuer", "client_id", "enabled")
+    list_display = ("tenant", "issuer", "client_id", "mode", "enabled")
+    actions = ("use_broker_mode", "use_direct_mode")
     readonly_fields = ("redirect_uri", "authorization_endpoint", "token_endpoint", "jwks_uri")
 
     @admin.display(description="Redirect URI to register at the provider")
@@ -95,3 +96,17 @@ class PortalSignInAdmin(NoDeleteMixin, admin.ModelAdmin):
         obj.pk = saved.pk
         portal = f"{mcp_settings.PUBLIC_URL}/portal/{saved.tenant.slug}/"
         messages.info(request, f"The tenant's users sign in at {portal}")
+
+    def _set_mode(self, request: HttpRequest, queryset: Any, mode: str) -> None:
+        actor = Actor.from_request(request)
+        for sign_in in queryset.select_related("tenant"):
+            services.sign_in_set_mode(tenant=sign_in.tenant, mode=mode, actor=actor)
+        self.message_user(request, f"{queryset.count()} tenant(s) now in {mode} mode.")
+
+    @admin.action(description="Use broker mode (this server's authorization server)")
+    def use_broker_mode(self, request: HttpRequest, queryset: Any) -> None:
+        self._set_mode(request, queryset, PortalSignIn.Mode.BROKER)
+
+    @admin.action(description="Use direct mode (the tenant's identity providers)")
+    def use_direct_mode(self, request: HttpRequest, queryset: Any) -> None:
+        self._set_mode(request, queryset, PortalSignIn.Mode.DIRECT)

@@ -336,6 +336,7 @@ class Revocation(models.Model):
 
 # Members, portal sign-in and sign-outs: a module of their own, registered
 # with the app by this import (it needs Tenant, defined above).
+from tenants.models_oauth import BrokerClient, BrokerGrant, BrokerSigningKey  # noqa: E402
 from tenants.models_people import (  # noqa: E402
     Membership,
     PortalSignIn,
@@ -349,6 +350,9 @@ __all__ = [
     "ApiKey",
     "AuditChainHead",
     "AuditLog",
+    "BrokerClient",
+    "BrokerGrant",
+    "BrokerSigningKey",
     "HttpTool",
     "IdentityProvider",
     "Membership",

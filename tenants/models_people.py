@@ -52,6 +52,10 @@ class PortalSignIn(models.Model):
     identity provider (authorization code with PKCE). The client secret is a tenant secret
     (``tenants.secrets``, name ``PORTAL_SECRET_NAME``), never a column here."""
 
+    class Mode(models.TextChoices):
+        BROKER = "broker", "Broker (this server's authorization server)"
+        DIRECT = "direct", "Direct (the tenant's identity provider issues tokens)"
+
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="portal_sign_in")
     issuer = models.URLField(
         max_length=500,
@@ -59,6 +63,10 @@ class PortalSignIn(models.Model):
         help_text="The OpenID provider's issuer; its endpoints are discovered from it.",
     )
     client_id = models.CharField(max_length=200)
+    # broker: MCP clients get their tokens from this server's per-tenant authorization
+    # server (tenants.oauth), the user signing in at the issuer above; direct: the tenant's
+    # own identity providers issue the tokens and this sign-in serves the portal only.
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIRECT)
     scopes = models.CharField(max_length=300, default="openid email profile")
     admin_claim = models.CharField(
         max_length=100,

@@ -32,6 +32,7 @@ from tenants.audit import Actor, audit_record
 from tenants.auth import background, jwtkit
 from tenants.auth.tenantcache import ProviderConfig
 from tenants.models import AuditLog, IdentityProvider
+from tenants.oauth import keys as broker_keys
 from tenants.outbound import OutboundError, OutboundPolicy, OutboundRefused
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,11 @@ def fetch(provider: ProviderConfig) -> KeySet:
 
 
 def _fetch(provider: ProviderConfig) -> KeySet:
+    own = broker_keys.own_published(provider.jwks_uri) if provider.jwks_uri else None
+    if own is not None:  # a broker-mode tenant's own authorization server: its keys are ours
+        return KeySet(
+            issuer=provider.issuer, jwks_uri=provider.jwks_uri, keys=own, fetched_at=time.time()
+        )
     policy = policy_for(provider)
     jwks_uri = provider.jwks_uri or discover_jwks_uri(provider.issuer, policy=policy)
     stats["fetches"] += 1

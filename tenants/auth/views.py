@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from tenants.auth import outage
 from tenants.auth.challenges import supported_scopes
 from tenants.models import Tenant
+from tenants.oauth import issuer as broker
 
 
 @require_GET
@@ -27,16 +28,19 @@ def _metadata(slug: str) -> JsonResponse:
         .values_list("issuer", flat=True)
         .distinct()
     )
+    if broker.in_broker_mode(tenant):
+        # Broker mode: our own authorization server issues this tenant's tokens.
+        issuers = [broker.issuer(tenant)]
     document: dict[str, object] = {"resource": tenant.resource_identifier}
     # A tenant without an identity provider takes API keys only: it names no authorization
     # server rather than an empty list (RFC 9728 makes the member optional, not empty).
     if issuers:
         document["authorization_servers"] = issuers
-    document.update(
-        scopes_supported=supported_scopes(tenant),
-        bearer_methods_supported=["header"],
-        resource_name=tenant.name,
-    )
+    # Likewise no empty scope list: a client would take it for a scope of "" and ask for it.
+    scopes = supported_scopes(tenant)
+    if scopes:
+        document["scopes_supported"] = scopes
+    document.update(bearer_methods_supported=["header"], resource_name=tenant.name)
     response = JsonResponse(document)
     # Public metadata, read by browser-based clients too.
     response["Access-Control-Allow-Origin"] = "*"

@@ -82,7 +82,13 @@ def start_tenant(request: HttpRequest, slug: str) -> HttpResponse:
         client = tenant_client(tenant)
     except SignInUnavailable as exc:
         return _unavailable(request, str(exc), status=404)
-    view = _StartView(client=client, next_url=reverse("portal-home", args=[slug]))
+    next_url = reverse("portal-home", args=[slug])
+    # The tenant's authorization server (broker mode) sends its users here to sign in and
+    # back to the authorization request they came from: only that path is taken as next.
+    asked = request.GET.get("next", "")
+    if asked.startswith(f"/oauth/{slug}/authorize?") and "\\" not in asked:
+        next_url = asked
+    view = _StartView(client=client, next_url=next_url)
     view.setup(request)
     return view.get(request)
 

@@ -16,6 +16,7 @@ from tenants.services.credentials import (
     identity_provider_summary,
     identity_provider_update,
 )
+from tenants.services.oauth import oauth_client_revoke, oauth_grant_revoke
 from tenants.services.people import (
     member_sign_out_everywhere,
     member_signed_in,
@@ -33,6 +34,7 @@ from tenants.services.secrets import (
     tenant_secret_delete,
     tenant_secret_set,
 )
+from tenants.services.signin import sign_in_set_mode
 from tenants.services.tenants import (
     tenant_create,
     tenant_reactivate,
@@ -63,8 +65,11 @@ __all__ = [
     "membership_add",
     "membership_remove",
     "membership_set_role",
+    "oauth_client_revoke",
+    "oauth_grant_revoke",
     "personal_key_create",
     "portal_sign_in_set",
+    "sign_in_set_mode",
     "tenant_create",
     "tenant_reactivate",
     "tenant_secret_delete",

@@ -12,6 +12,7 @@ from tenants.audit import Actor, audit_record
 from tenants.auth.revocation import clear_groups_on_commit, subject_group
 from tenants.models import ApiKey, Membership, PortalSignIn, SubjectSignOut, Tenant
 from tenants.services.credentials import api_key_create, api_key_revoke
+from tenants.services.oauth import member_grants_revoke
 from tenants.services.secrets import tenant_secret_set
 
 
@@ -144,9 +145,12 @@ def personal_key_create(
     return key, raw
 
 
-def _sign_out(membership: Membership, *, actor: Actor) -> list[str]:
+def _sign_out(membership: Membership, *, actor: Actor) -> tuple[list[str], int]:
+    """Revoked API keys' ids, and how many broker grants were revoked (no client of theirs
+    can refresh its way back in)."""
     tenant = membership.tenant
     revoked = []
+    grants = member_grants_revoke(membership=membership)
     groups = []
     for key in ApiKey.objects.usable().filter(tenant=tenant, owner_id=membership.user_id):
         api_key_revoke(key=key, actor=actor)
@@ -159,7 +163,7 @@ def _sign_out(membership: Membership, *, actor: Actor) -> list[str]:
         groups.append(subject_group(tenant.pk, membership.subject))
     if groups:
         clear_groups_on_commit(*groups)
-    return revoked
+    return revoked, grants
 
 
 @transaction.atomic
@@ -167,12 +171,16 @@ def member_sign_out_everywhere(*, membership: Membership, actor: Actor) -> list[
     """Refuse, on every instance, what this member signed in with: personal API keys are
     revoked, access tokens issued until now for their subject are refused, and the principals
     and legacy sessions cached for either are dropped. Returns the revoked keys' ids."""
-    revoked = _sign_out(membership, actor=actor)
+    revoked, grants = _sign_out(membership, actor=actor)
     audit_record(
         actor=actor,
         action="portal.sign_out_everywhere",
         tenant=membership.tenant,
         target=_username(membership.user),
-        details={"revoked_keys": revoked, "subject": membership.subject},
+        details={
+            "revoked_keys": revoked,
+            "revoked_grants": grants,
+            "subject": membership.subject,
+        },
     )
     return revoked

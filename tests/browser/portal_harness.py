@@ -34,12 +34,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def oidc_provider(*, clients: list[dict[str, Any]], accounts: dict[str, Any]) -> Iterator[str]:
-    """Run the provider; yields its issuer URL."""
+def oidc_provider(
+    *, clients: list[dict[str, Any]], accounts: dict[str, Any], **options: Any
+) -> Iterator[str]:
+    """Run the provider (``options``: more of its configuration, such as
+    ``resourcePrefix``); yields its issuer URL."""
     if not (NODE_TOOLS / "oidc-provider").is_dir():
         pytest.fail("oidc-provider is not installed: run bin/install-node-tools (make test does)")
     port = free_port()
-    config = json.dumps({"port": port, "clients": clients, "accounts": accounts})
+    config = json.dumps({"port": port, "clients": clients, "accounts": accounts, **options})
     process = subprocess.Popen(
         [str(NODE), str(ROOT / "tests" / "portal" / "oidc_provider.mjs"), config],
         env={**os.environ, "NODE_TOOLS": str(NODE_TOOLS)},

@@ -34,8 +34,10 @@ def results(directory: Path) -> dict[str, list[dict[str, object]]]:
     """Scenario name → its checks (a scenario run twice keeps its last run)."""
     found: dict[str, list[dict[str, object]]] = {}
     for checks in sorted(directory.glob("*/checks.json")):
-        # Directories are named server-<scenario>-<timestamp>.
-        name = _STAMP.sub("", checks.parent.name.removeprefix("server-"))
+        # Directories are named server-<scenario>-<timestamp> (authorization-server-... for
+        # the authorization command's scenarios).
+        name = checks.parent.name.removeprefix("authorization-server-").removeprefix("server-")
+        name = _STAMP.sub("", name)
         found[name] = json.loads(checks.read_text(encoding="utf-8"))
     return found
 

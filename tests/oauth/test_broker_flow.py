@@ -1,0 +1,338 @@
+"""The broker's authorization flow through the Django test client: DCR, sign-in (a member's
+session), consent, PKCE S256, code for tokens, refresh rotation and reuse, revocation, and the
+refusals of bad input."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.management import call_command
+from django.test import Client
+from oauth2_provider.models import Grant
+
+from mcpserver.conf import mcp_settings
+from tenants.models import Membership, PortalSignIn, Tenant
+
+BASE = "https://mcp.example.com"
+REDIRECT = "http://127.0.0.1:33333/callback"
+
+
+@pytest.fixture(autouse=True)
+def _public_url(settings):
+    settings.MCP_SERVER = {**settings.MCP_SERVER, "PUBLIC_URL": BASE}
+
+
+def _broker(tenant: Tenant) -> Tenant:
+    PortalSignIn.objects.create(
+        tenant=tenant,
+        issuer="https://idp.example.com",
+        client_id="portal",
+        authorization_endpoint="https://idp.example.com/auth",
+        token_endpoint="https://idp.example.com/token",
+        jwks_uri="https://idp.example.com/jwks",
+    )
+    call_command("set_sign_in", tenant.slug, "--mode", "broker")
+    return tenant
+
+
+@pytest.fixture
+def broker(tenant: Tenant) -> Tenant:
+    return _broker(tenant)
+
+
+@pytest.fixture
+def member(broker: Tenant) -> Client:
+    user = get_user_model().objects.create(username="alice", email="alice@example.com")
+    Membership.objects.create(user=user, tenant=broker, subject="alice-sub")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def register(slug: str, redirect: str = REDIRECT) -> str:
+    response = Client().post(
+        f"/oauth/{slug}/register",
+        data={
+            "redirect_uris": [redirect],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "client_name": "Test app",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    return str(response.json()["client_id"])
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def authorize_params(tenant: Tenant, client_id: str, challenge: str, **extra: str) -> dict:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "state": "st4te",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "resource": tenant.resource_identifier,
+    }
+    params.update(extra)
+    return {k: v for k, v in params.items() if v != ""}
+
+
+def consent_form(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> tuple:
+    """The consent page's address and the form a browser would send back from it."""
+    url = f"/oauth/{tenant.slug}/authorize"
+    page = browser.get(url, authorize_params(tenant, client_id, challenge))
+    assert page.status_code == 200, page.content
+    text = page.content.decode()
+    assert "Test app" in text and REDIRECT in text  # the consent page names both
+    form = {field.name: field.value() or "" for field in page.context["form"] if field.is_hidden}
+    form["consent_ticket"] = page.context["consent_ticket"]
+    return page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], form
+
+
+def get_code(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> str:
+    address, form = consent_form(browser, tenant, client_id, challenge)
+    answer = browser.post(address, {**form, "allow": "Authorize"})
+    assert answer.status_code == 302, answer.content
+    query = parse_qs(urlsplit(answer["Location"]).query)
+    assert query["iss"] == [f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}"]  # RFC 9207
+    assert query["state"] == ["st4te"]
+    return query["code"][0]
+
+
+def exchange(tenant: Tenant, client_id: str, code: str, verifier: str, **extra: str) -> Any:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+        "code_verifier": verifier,
+        "resource": tenant.resource_identifier,
+    }
+    data.update(extra)
+    return Client().post(f"/oauth/{tenant.slug}/token", {k: v for k, v in data.items() if v})
+
+
+def refresh(tenant: Tenant, client_id: str, token: str) -> Any:
+    return Client().post(
+        f"/oauth/{tenant.slug}/token",
+        {"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id},
+    )
+
+
+def verify(tenant: Tenant, access: str) -> dict:
+    published = Client().get(f"/oauth/{tenant.slug}/jwks").json()["keys"]
+    kid = jwt.get_unverified_header(access)["kid"]
+    (jwk,) = [key for key in published if key["kid"] == kid]
+    return jwt.decode(
+        access,
+        jwt.PyJWK(jwk).key,
+        algorithms=["ES256"],
+        audience=tenant.resource_identifier,
+        issuer=f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}",
+    )
+
+
+@pytest.mark.django_db
+class TestFlow:
+    def test_code_pkce_tokens_refresh_rotation_and_reuse(self, broker, member):
+        client_id = register(broker.slug)
+        verifier, challenge = pkce()
+        code = get_code(member, broker, client_id, challenge)
+        tokens = exchange(broker, client_id, code, verifier)
+        assert tokens.status_code == 200, tokens.content
+        body = tokens.json()
+        claims = verify(broker, body["access_token"])
+        assert claims["sub"] == "alice-sub" and claims["client_id"] == client_id
+        assert body["expires_in"] <= 300 and body["token_type"] == "Bearer"
+        # rotation: the new refresh token works, the old one is spent
+        second = refresh(broker, client_id, body["refresh_token"])
+        assert second.status_code == 200, second.content
+        verify(broker, second.json()["access_token"])
+        # reuse of the old one revokes the whole family, the newest token too
+        reused = refresh(broker, client_id, body["refresh_token"])
+        assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+        after = refresh(broker, client_id, second.json()["refresh_token"])
+        assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
+
+    def test_revocation(self, broker, member):
+        client_id = register(broker.slug)
+        verifier, challenge = pkce()
+        body = exchange(
+            broker, client_id, get_code(member, broker, client_id, challenge), verifier
+        ).json()
+        revoked = Client().post(
+            f"/oauth/{broker.slug}/revoke", {"token": body["refresh_token"], "client_id": client_id}
+        )
+        assert revoked.status_code == 200
+        assert refresh(broker, client_id, body["refresh_token"]).status_code == 400
+
+    def test_a_stranger_is_sent_to_the_tenant_sign_in(self, broker):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        response = Client().get(
+            f"/oauth/{broker.slug}/authorize", authorize_params(broker, client_id, challenge)
+        )
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"/portal/{broker.slug}/sign-in/?next=")
+
+
+@pytest.mark.django_db
+class TestBadInput:
+    def test_wrong_redirect_uri_is_not_redirected_to(self, broker, member):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        response = member.get(
+            f"/oauth/{broker.slug}/authorize",
+            authorize_params(broker, client_id, challenge, redirect_uri="https://evil.example/cb"),
+        )
+        assert response.status_code == 400
+        assert "evil" not in response.get("Location", "")
+
+    @pytest.mark.parametrize("method", ["plain", ""])
+    def test_plain_or_missing_pkce(self, broker, member, method):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        params = authorize_params(broker, client_id, challenge, code_challenge_method=method)
+        response = member.get(f"/oauth/{broker.slug}/authorize", params)
+        assert response.status_code == 302
+        query = parse_qs(urlsplit(response["Location"]).query)
+        assert query["error"] == ["invalid_request"] and "code" not in query
+        assert query["iss"] == [f"{BASE}/oauth/{broker.slug}"]
+        params.pop("code_challenge")
+        response = member.get(f"/oauth/{broker.slug}/authorize", params)
+        assert parse_qs(urlsplit(response["Location"]).query)["error"] == ["invalid_request"]
+
+    def test_an_expired_consent_issues_nothing(self, broker, member, monkeypatch):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        address, form = consent_form(member, broker, client_id, challenge)
+        later = time.time() + 601  # BROKER_CONSENT_MAX_AGE is 600
+        monkeypatch.setattr(signing.time, "time", lambda: later)
+        answer = member.post(address, {**form, "allow": "Authorize"})
+        assert answer.status_code == 302
+        query = parse_qs(urlsplit(answer["Location"]).query)
+        assert answer["Location"].startswith(REDIRECT)
+        assert query["error"] == ["access_denied"] and "code" not in query
+        assert query["state"] == ["st4te"] and query["iss"] == [f"{BASE}/oauth/{broker.slug}"]
+        assert not Grant.objects.exists()
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"redirect_uri": "https://evil.example/cb"},
+            {"code_challenge": "A" * 43},
+            {"consent_ticket": ""},
+            {"consent_ticket": "forged:1abc:xyz"},
+        ],
+    )
+    def test_an_altered_consent_form_issues_nothing(self, broker, member, change):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        address, form = consent_form(member, broker, client_id, challenge)
+        answer = member.post(address, {**form, **change, "allow": "Authorize"})
+        assert answer.status_code == 400 and "Location" not in answer
+        assert "invalid_request" in answer.content.decode()
+        assert not Grant.objects.exists()
+
+    def test_code_used_twice(self, broker, member):
+        client_id = register(broker.slug)
+        verifier, challenge = pkce()
+        code = get_code(member, broker, client_id, challenge)
+        assert exchange(broker, client_id, code, verifier).status_code == 200
+        again = exchange(broker, client_id, code, verifier)
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+    def test_code_from_another_client(self, broker, member):
+        client_id = register(broker.slug)
+        other = register(broker.slug)
+        verifier, challenge = pkce()
+        code = get_code(member, broker, client_id, challenge)
+        stolen = exchange(broker, other, code, verifier)
+        assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+
+    def test_wrong_verifier(self, broker, member):
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        code = get_code(member, broker, client_id, challenge)
+        wrong = exchange(broker, client_id, code, "x" * 50)
+        assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+
+    def test_another_tenants_resource(self, broker, member):
+        other = _broker(Tenant.objects.create(slug="other", name="Other"))
+        client_id = register(broker.slug)
+        verifier, challenge = pkce()
+        response = member.get(
+            f"/oauth/{broker.slug}/authorize",
+            authorize_params(broker, client_id, challenge, resource=other.resource_identifier),
+        )
+        query = parse_qs(urlsplit(response["Location"]).query)
+        assert query["error"] == ["invalid_target"] and "code" not in query
+        code = get_code(member, broker, client_id, challenge)
+        token = exchange(broker, client_id, code, verifier, resource=other.resource_identifier)
+        assert token.status_code == 400 and token.json()["error"] == "invalid_target"
+
+    def test_a_client_of_one_tenant_is_unknown_at_another(self, broker, member):
+        other = _broker(Tenant.objects.create(slug="other", name="Other"))
+        client_id = register(broker.slug)
+        _, challenge = pkce()
+        response = member.get(
+            f"/oauth/{other.slug}/authorize", authorize_params(other, client_id, challenge)
+        )
+        assert response.status_code in (400, 401) and "Location" not in response
+
+
+@pytest.mark.django_db
+class TestClientIdMetadataDocument:
+    URL = "https://app.example.org/oauth/client.json"
+
+    def test_a_document_client_gets_a_code(self, broker, member, monkeypatch):
+        from tenants import outbound
+
+        document = {
+            "client_id": self.URL,
+            "client_name": "Test app",
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+        }
+        fetched: list[str] = []
+
+        def fake(method, url, *, policy, headers=None, content=None):
+            fetched.append(url)
+            return outbound.OutboundResponse(
+                url=url,
+                status=200,
+                body=json.dumps(document).encode(),
+                headers={"content-type": "application/json"},
+            )
+
+        monkeypatch.setattr(outbound, "request", fake)
+        verifier, challenge = pkce()
+        code = get_code(member, broker, self.URL, challenge)
+        assert exchange(broker, self.URL, code, verifier).status_code == 200
+        assert fetched == [self.URL]
+
+    def test_a_document_at_a_private_address_is_refused(self, broker, member):
+        _, challenge = pkce()
+        url = "https://127.0.0.1/client.json"
+        response = member.get(
+            f"/oauth/{broker.slug}/authorize", authorize_params(broker, url, challenge)
+        )
+        assert response.status_code in (400, 401) and "Location" not in response
