@@ -132,6 +132,7 @@ http {{
     upstream fleet {{
         {servers}
         keepalive 64;
+        keepalive_timeout 4s;  # as deploy/nginx/nginx.conf: below uvicorn's 5 s keep-alive
     }}
     server {{
         listen 127.0.0.1:{port};
