@@ -74,10 +74,10 @@ lint: $(VENV)/.dev
 # from bin/with-test-services); the rest start servers on a database of their own (marked
 # own_database) and run once, beside these (bin/run-tests).
 pytest-in-process: $(VENV)/.dev
-	$(PY) -m pytest -m "not own_database"
+	$(PY) -m pytest -m "not own_database" --durations=10
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
 		echo "--- again on PostgreSQL"; \
-		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest -m "not own_database"; \
+		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest -m "not own_database" --durations=10; \
 	else echo "TEST_POSTGRES_URL unset: PostgreSQL run skipped (use make test)." >&2; exit 1; fi
 
 # Cost per request of each authentication path, on throwaway Redis and a scratch SQLite file.

@@ -68,7 +68,7 @@ def make_api_key(actor: Actor) -> Callable[..., tuple[ApiKey, str]]:
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     """The throwaway Redis started by bin/with-test-services (make test)."""
     url = os.environ.get("TEST_REDIS_URL")

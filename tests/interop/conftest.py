@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,13 @@ def launch_instances(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., I
 
     ``overrides`` reach the servers' settings (tests/interop/instance_settings.py).
     """
+    with instance_launcher(redis_url, tmp_path) as launch:
+        yield launch
+
+
+@contextmanager
+def instance_launcher(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., Instances]]:
+    """What ``launch_instances`` gives, for a fixture of a wider scope."""
     launched: list[Instances] = []
 
     def launch(

@@ -8,12 +8,14 @@ on real server processes under daphne (which also must send a GET stream's heade
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
 
+from tests.interop.conftest import Instances, instance_launcher
 from tests.interop.streams import (
     LISTEN,
     events,
@@ -31,10 +33,14 @@ pytestmark = pytest.mark.own_database
 TIMEOUT = httpx2.Timeout(60.0)
 
 
-def test_listen_and_get_streams_outlive_the_pop_and_carry_late_changes(
-    launch_instances: Any,
-) -> None:
-    pair = launch_instances(server="daphne")
+@pytest.fixture(scope="module")
+def pair(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instances]:
+    """Two daphne instances for both tests: neither changes what the other relies on."""
+    with instance_launcher(redis_url, tmp_path_factory.mktemp("waits")) as launch:
+        yield launch(server="daphne")
+
+
+def test_listen_and_get_streams_outlive_the_pop_and_carry_late_changes(pair: Instances) -> None:
     (a, b), key = pair.urls, pair.key
 
     async def main() -> None:
@@ -66,10 +72,7 @@ def test_listen_and_get_streams_outlive_the_pop_and_carry_late_changes(
     anyio.run(main)
 
 
-def test_an_elicitation_answered_after_ten_seconds_on_the_other_instance(
-    launch_instances: Any,
-) -> None:
-    pair = launch_instances(server="daphne")
+def test_an_elicitation_answered_after_ten_seconds_on_the_other_instance(pair: Instances) -> None:
     (a, b), key = pair.urls, pair.key
 
     async def main() -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -20,8 +19,11 @@ pytestmark = pytest.mark.own_database
 MODERN = "2026-07-28"
 
 
-@pytest.fixture
-def cluster(redis_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, str]]:
+@pytest.fixture(scope="module")  # each test changes a tenant of its own, or restores it
+def cluster(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Cluster, str]]:
+    tmp_path = tmp_path_factory.mktemp("changes")
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
     key = cluster.setup_tenant()
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -32,8 +31,11 @@ META = {
 }
 
 
-@pytest.fixture
-def two_instances(redis_url: str, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
+@pytest.fixture(scope="module")  # the tests leave the pair as they found it: one pair for all
+def two_instances(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[list[str], str]]:
+    tmp_path = tmp_path_factory.mktemp("two")
     cluster = Cluster(redis_url=redis_url, tmp_path=tmp_path, keys=secrets.token_hex(32))
     key = cluster.setup_tenant()
     try:
