@@ -18,8 +18,7 @@ from django.db import transaction
 from oauth2_provider.models import RefreshToken
 
 from tenants.auth.revocation import clear_groups_on_commit, client_group, grant_group
-from tenants.models import Revocation
-from tenants.oauth import context
+from tenants.models import BrokerClient, Revocation
 
 
 def family_revoked(tenant_id: int, family: Any) -> None:
@@ -32,34 +31,44 @@ def client_revoked(tenant_id: int, client_id: str) -> None:
     clear_groups_on_commit(client_group(tenant_id, client_id))
 
 
-def _dead_family(token: str, application_id: int | None = None) -> Any:
-    """The family of refresh token ``token`` if none of its members is live any more."""
+def _dead_family(token: str, application_id: int | None = None) -> tuple[Any, int] | None:
+    """The family of refresh token ``token``, and its client, if none of the family's
+    members is live any more."""
     rows = RefreshToken.objects.filter(token_checksum=hashlib.sha256(token.encode()).hexdigest())
     if application_id is not None:
         rows = rows.filter(application_id=application_id)
-    family = rows.exclude(token_family__isnull=True).values_list("token_family", flat=True).first()
-    if family is None:
+    found = (
+        rows.exclude(token_family__isnull=True)
+        .values_list("token_family", "application_id")
+        .first()
+    )
+    if found is None:
         return None
-    if RefreshToken.objects.filter(token_family=family, revoked__isnull=True).exists():
+    if RefreshToken.objects.filter(token_family=found[0], revoked__isnull=True).exists():
         return None
-    return family
+    return found
 
 
 @transaction.atomic
-def _record_once(tenant_id: int, family: Any) -> None:
-    group = grant_group(tenant_id, str(family))
+def _record_once(family: Any, application_id: int) -> None:
+    # The family was issued at a tenant its client is linked to, not necessarily the one
+    # the token came back to (a metadata-document client is linked to each tenant using it).
+    tenant_ids = BrokerClient.objects.filter(application_id=application_id).values_list(
+        "tenant_id", flat=True
+    )
+    groups = [grant_group(tenant_id, str(family)) for tenant_id in tenant_ids]
     # A client on a retry timer replays the same dead token: one record is enough (it is
     # kept longer than any cache entry made before it can live).
-    if not Revocation.objects.filter(group=group).exists():
-        clear_groups_on_commit(group)
+    if groups and not Revocation.objects.filter(group__in=groups).exists():
+        clear_groups_on_commit(*groups)
 
 
 def family_refused(refresh_token: str) -> None:
     """After the library refused a refresh token: if that left its family with no live token
     (reuse protection revoked it), the family's access tokens go too."""
-    family = _dead_family(refresh_token)
-    if family is not None:
-        _record_once(context.tenant().pk, family)
+    dead = _dead_family(refresh_token)
+    if dead is not None:
+        _record_once(*dead)
 
 
 def refresh_token_revoked(token: str, request: Any) -> None:
@@ -68,6 +77,6 @@ def refresh_token_revoked(token: str, request: Any) -> None:
     application_id = getattr(request.client, "pk", None)
     if application_id is None:
         return
-    family = _dead_family(token, application_id)
-    if family is not None:
-        _record_once(context.tenant().pk, family)
+    dead = _dead_family(token, application_id)
+    if dead is not None:
+        _record_once(*dead)

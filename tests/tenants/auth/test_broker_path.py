@@ -162,9 +162,7 @@ REVOCATIONS = {
 
 
 @pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
-def test_a_revoked_grant_refuses_its_access_token_at_once(
-    shared_store, make_tenant, call, revoke
-):
+def test_a_revoked_grant_refuses_its_access_token_at_once(shared_store, make_tenant, call, revoke):
     path = BrokerPath(make_tenant("acme"), make_tenant("globex"))
     tokens = path.grant()
     assert call("/mcp/acme", token=tokens["access_token"]).status == 200
