@@ -15,7 +15,7 @@ from mcpserver.conf import mcp_settings
 from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
 from mcpserver.observability.series import observe_authentication
 from tenants import key_material
-from tenants.auth import apikeys, auditing, jwks, jwtkit, ledger, outage, tokencache
+from tenants.auth import apikeys, auditing, grants, jwks, jwtkit, ledger, outage, tokencache
 from tenants.auth.revocation import subject_group
 from tenants.auth.tenantcache import ProviderConfig, TenantConfig
 from tenants.models import IdentityProvider, SubjectSignOut, Tenant
@@ -154,17 +154,40 @@ async def _validate(
     if not jwtkit.looks_like_jwt(token):
         raise InvalidToken("The access token is malformed.", reason="neither API key nor JWT")
     principal, provider_id = await validate_jwt(config, token, fingerprint)
-    if await outage.db_call(signed_out_since, tenant.pk, principal.subject, token):
-        raise InvalidToken("The access token has been revoked.", reason="subject signed out")
+    grant = grants.of(config, principal.credential_id, token)
+    refusal = await outage.db_call(revoked_because, tenant.pk, principal.subject, token, grant)
+    if refusal is not None:
+        raise InvalidToken("The access token has been revoked.", reason=refusal)
     groups = [f"idp:{provider_id}", subject_group(tenant.pk, principal.subject)]
+    if grant is not None:
+        groups.extend(grant.groups)
     tokencache.remember(
         principal,
         groups=groups,
         # A token is as good as the provider settings it was checked against: the config's.
+        # (A revoked grant or client never issues again, so its groups need no stamp.)
         stamp=ledger.stamp(config.stamp, tokencache.groups_for(principal, groups)),
-        still_valid=partial(provider_still_enabled, provider_id),
+        still_valid=partial(_still_valid, provider_id, grant),
     )
     return principal
+
+
+def revoked_because(
+    tenant_id: int, subject: str, token: str, grant: grants.Grant | None
+) -> str | None:
+    """Why a verified token is revoked (the subject signed out everywhere since it was
+    issued, or the broker grant it came from was revoked), or None; one thread hop."""
+    if signed_out_since(tenant_id, subject, token):
+        return "subject signed out"
+    if grant is not None and not grants.still_stands(grant):
+        return "grant revoked"
+    return None
+
+
+def _still_valid(provider_id: int, grant: grants.Grant | None) -> bool:
+    if grant is not None and not grants.still_stands(grant):
+        return False
+    return provider_still_enabled(provider_id)
 
 
 def signed_out_since(tenant_id: int, subject: str, token: str) -> bool:

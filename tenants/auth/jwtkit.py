@@ -156,3 +156,12 @@ def jwk_of(private_key: Any, *, algorithm: str, kid: str) -> dict[str, Any]:
     )
     public = json.loads(family.to_jwk(private_key.public_key()))
     return {**public, "kid": kid, "alg": algorithm, "use": "sig"}
+
+
+def string_claim(token: str, name: str) -> str | None:
+    """A string claim of a token already verified elsewhere; None when absent or not text."""
+    try:
+        value = jwt.decode(token, options={"verify_signature": False}).get(name)
+    except (jwt_errors.PyJWTError, ValueError):
+        return None
+    return value if isinstance(value, str) and value else None

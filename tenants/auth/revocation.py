@@ -70,3 +70,18 @@ def subject_group(tenant_id: int, subject: str) -> str:
     sessions): what "sign out everywhere" clears. Hashed, so any subject fits the ledger."""
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
     return f"subject:{tenant_id}:{digest}"
+
+
+def grant_group(tenant_id: int, family: str) -> str:
+    """The group of the broker's access tokens issued from one refresh-token family (one
+    grant) at one tenant: what revoking the grant, or replaying its old refresh token, clears.
+    Hashed like the subject group: the claim is the token's word, any length."""
+    digest = hashlib.sha256(family.encode()).hexdigest()[:32]
+    return f"grant:{tenant_id}:{digest}"
+
+
+def client_group(tenant_id: int, client_id: str) -> str:
+    """The group of the broker's access tokens issued to one client at one tenant: what
+    revoking the client there clears (a metadata-document client id is a whole URL)."""
+    digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
+    return f"client:{tenant_id}:{digest}"

@@ -2,7 +2,8 @@
 
 The key is ``auth:<tenant id>:<sha256 of the credential>``: neither the key nor the value holds
 the credential. An entry never outlives the credential (nor ``AUTH_CACHE_TTL``) and belongs to
-the groups that revoke it: ``tenant:<id>`` and ``apikey:<public id>`` or ``idp:<provider id>``.
+the groups that revoke it: ``tenant:<id>`` and ``apikey:<public id>`` or ``idp:<provider id>``
+(a broker token also its grant's and client's, ``tenants.auth.grants``).
 One credential is revoked by deleting its key: a group of its own would cost Redis about
 300 bytes per cached token and save nothing. An entry also names its groups and carries their
 revocation stamp (``tenants.auth.ledger``), so a revocation that never reached Redis, or that

@@ -9,7 +9,11 @@ from tenants.models import PortalSignIn, Tenant
 
 
 def issuer(tenant: Tenant) -> str:
-    return f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}"
+    return issuer_of(tenant.slug)
+
+
+def issuer_of(slug: str) -> str:
+    return f"{mcp_settings.PUBLIC_URL}/oauth/{slug}"
 
 
 def metadata_url(tenant: Tenant) -> str:

@@ -1,9 +1,9 @@
 """What an operator or a member does to the broker's clients and grants: revoke them.
 
 A grant is a refresh-token family (django-oauth-toolkit's ``token_family``): what one person
-allowed one client, renewed by each refresh. Revoking it revokes every token of the family;
-access tokens already issued live out their short lifetime (``BROKER_ACCESS_TOKEN_TTL``)
-unless the subject is signed out everywhere, which refuses them at once."""
+allowed one client, renewed by each refresh. Revoking it revokes every token of the family,
+and the access tokens already issued from it are refused at once on every instance
+(``tenants.oauth.revoking``); revoking a client does the same for all of its tokens."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from oauth2_provider.models import RefreshToken
 
 from tenants.audit import Actor, audit_record
 from tenants.models import BrokerClient, BrokerGrant, Membership, Tenant
+from tenants.oauth import revoking
 
 
 def live_grants(tenant: Tenant) -> QuerySet[BrokerGrant]:
@@ -42,6 +43,7 @@ def oauth_grant_revoke(*, tenant: Tenant, grant: RefreshToken, actor: Actor) -> 
         return  # already revoked, or not this tenant's: nothing to record
     if grant.token_family:
         RefreshToken.revoke_family(grant.token_family)
+        revoking.family_revoked(tenant.pk, grant.token_family)
     else:  # issued before reuse protection gave every token a family
         grant.revoke()
     audit_record(
@@ -68,6 +70,7 @@ def oauth_client_revoke(*, link: BrokerClient, actor: Actor) -> int:
     locked.revoked_at = timezone.now()
     locked.save(update_fields=["revoked_at"])
     revoked = _revoke_families([family for family in families if family])
+    revoking.client_revoked(locked.tenant_id, str(locked.application.client_id))
     audit_record(
         actor=actor,
         action="oauth.client_revoke",

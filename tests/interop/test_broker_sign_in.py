@@ -5,7 +5,8 @@ them, the user signing in at the tenant's real OpenID provider (npm oidc-provide
 401 → RFC 9728 → RFC 8414 → dynamic client registration → authorization code + PKCE (the
 provider's login form, then the consent page) → a tool call; the access token expires and is
 refreshed; both processes restart and the client carries on; a replayed refresh token revokes
-its family and the client is sent through the authorization again.
+its family, the access token the client holds is refused by both processes at once, and the
+client is sent through the authorization again.
 """
 
 from __future__ import annotations
@@ -104,6 +105,24 @@ def token_request(site: Site, **data: str) -> httpx2.Response:
     return httpx2.post(f"{site.public}/oauth/acme/token", data=data, timeout=10)
 
 
+def initialize(port: int, access_token: str) -> httpx2.Response:
+    """An initialize sent to acme straight at one process (not through the proxy)."""
+    params = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "probe", "version": "1"},
+    }
+    return httpx2.post(
+        f"http://127.0.0.1:{port}/mcp/acme",
+        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params},
+        headers={
+            "Authorization": f"Bearer {access_token}",
+            "Accept": "application/json, text/event-stream",
+        },
+        timeout=10,
+    )
+
+
 def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -> None:
     person, storage = Person("alice"), MemoryStorage()
     auth = sdk_auth(site.mcp_url, person, storage)
@@ -135,13 +154,24 @@ def test_sign_in_once_refresh_restart_and_a_replayed_refresh_token(site: Site) -
     current = storage.tokens
     assert current is not None and current.refresh_token
 
-    # The first refresh token, spent, comes back: the whole family is revoked.
+    # The first refresh token, spent, comes back: the whole family is revoked, and the
+    # access token the client holds is refused at once by both processes.
+    latest = token_request(
+        site, grant_type="refresh_token", refresh_token=current.refresh_token, client_id=client_id
+    )
+    assert latest.status_code == 200, latest.text
+    access, newest = latest.json()["access_token"], latest.json()["refresh_token"]
+    assert [initialize(port, access).status_code for port in site.cluster.ports] == [200, 200]
     replayed = token_request(
         site, grant_type="refresh_token", refresh_token=first.refresh_token, client_id=client_id
     )
     assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    for port in site.cluster.ports:
+        refused = initialize(port, access)
+        assert refused.status_code == 401, port
+        assert "The access token has been revoked." in refused.headers["www-authenticate"]
     after = token_request(
-        site, grant_type="refresh_token", refresh_token=current.refresh_token, client_id=client_id
+        site, grant_type="refresh_token", refresh_token=newest, client_id=client_id
     )
     assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
     # Once its last access token has expired the client must send the person through the

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.management import call_command
 from django.test import Client
-from oauth2_provider.models import Grant
+from oauth2_provider.models import Grant, RefreshToken
 
 from mcpserver.conf import mcp_settings
 from tenants.models import Membership, PortalSignIn, Tenant
@@ -161,10 +161,13 @@ class TestFlow:
         claims = verify(broker, body["access_token"])
         assert claims["sub"] == "alice-sub" and claims["client_id"] == client_id
         assert body["expires_in"] <= 300 and body["token_type"] == "Bearer"
+        # the access token names its grant: the family of the refresh token issued with it
+        (family,) = RefreshToken.objects.values_list("token_family", flat=True)
+        assert claims["grant"] == str(family)
         # rotation: the new refresh token works, the old one is spent
         second = refresh(broker, client_id, body["refresh_token"])
         assert second.status_code == 200, second.content
-        verify(broker, second.json()["access_token"])
+        assert verify(broker, second.json()["access_token"])["grant"] == str(family)
         # reuse of the old one revokes the whole family, the newest token too
         reused = refresh(broker, client_id, body["refresh_token"])
         assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"

@@ -2,21 +2,28 @@
 its tokens issued by the real flow (registration, the member's consent, code + PKCE), then
 presented at the MCP endpoint and validated by the same JWT path as any tenant JWT."""
 
+import hashlib
 import json
 import time
 from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from tenants.auth import jwtkit
-from tenants.models import Membership, PortalSignIn, Tenant
+from sessions_store import store as store_module
+from sessions_store.backends.base import entry_name
+from tenants import services
+from tenants.audit import Actor
+from tenants.auth import jwtkit, tokencache
+from tenants.models import BrokerClient, BrokerGrant, Membership, PortalSignIn, Tenant
 from tenants.oauth import issuer, keys
 from tests.mcpserver.conftest import Endpoint
-from tests.oauth.test_broker_flow import exchange, get_code, pkce, register
+from tests.oauth.test_broker_flow import exchange, get_code, pkce, refresh, register
+from tests.tenants.auth.conftest import wait_until_live
 from tests.tenants.auth.paths import AuthPathContract, challenge
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,11 +66,15 @@ class BrokerPath:
         self.client_id = register(tenant.slug)
 
     def good(self) -> str:
+        return str(self.grant()["access_token"])
+
+    def grant(self) -> dict[str, Any]:
+        """A new grant (refresh-token family) of the member to the client: its tokens."""
         verifier, challenge_ = pkce()
         code = get_code(self.browser, self.tenant, self.client_id, challenge_)
         answer = exchange(self.tenant, self.client_id, code, verifier)
         assert answer.status_code == 200, answer.content
-        return str(answer.json()["access_token"])
+        return dict(answer.json())
 
     def _claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
@@ -107,3 +118,108 @@ def test_a_broker_token_calls_a_tool_through_the_whole_application(make_tenant):
     assert refused.headers["www-authenticate"] == challenge(
         "invalid_token", UNTRUSTED, slug="globex"
     )
+
+
+# --- A revoked grant or client refuses the access tokens already issued from it -------------
+
+REVOKED = "The access token has been revoked."
+
+
+def _replay(path: BrokerPath, tokens: dict[str, Any]) -> None:
+    """Refresh once (rotation), then present the spent refresh token again: reuse protection
+    revokes the whole family."""
+    rotated = refresh(path.tenant, path.client_id, tokens["refresh_token"])
+    assert rotated.status_code == 200, rotated.content
+    replayed = refresh(path.tenant, path.client_id, tokens["refresh_token"])
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+
+
+def _admin_grant_revoke(path: BrokerPath, tokens: dict[str, Any]) -> None:
+    family = jwt.decode(tokens["access_token"], options={"verify_signature": False})["grant"]
+    grant = BrokerGrant.objects.get(token_family=family, revoked__isnull=True)
+    services.oauth_grant_revoke(tenant=path.tenant, grant=grant, actor=Actor.system("test"))
+
+
+def _client_revoke(path: BrokerPath, tokens: dict[str, Any]) -> None:
+    link = BrokerClient.objects.get(tenant=path.tenant, application__client_id=path.client_id)
+    assert services.oauth_client_revoke(link=link, actor=Actor.system("test")) >= 1
+
+
+def _endpoint_revoke(path: BrokerPath, tokens: dict[str, Any]) -> None:
+    answer = Client().post(
+        f"/oauth/{path.tenant.slug}/revoke",
+        {"token": tokens["refresh_token"], "client_id": path.client_id},
+    )
+    assert answer.status_code == 200
+
+
+REVOCATIONS = {
+    "refresh-token replay": _replay,
+    "grant revoked by an operator": _admin_grant_revoke,
+    "client revoked by an operator": _client_revoke,
+    "refresh token revoked by its client (RFC 7009)": _endpoint_revoke,
+}
+
+
+@pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
+def test_a_revoked_grant_refuses_its_access_token_at_once(shared_store, make_tenant, call, revoke):
+    path = BrokerPath(make_tenant("acme"), make_tenant("globex"))
+    tokens = path.grant()
+    assert call("/mcp/acme", token=tokens["access_token"]).status == 200
+    assert call("/mcp/acme", token=tokens["access_token"]).status == 200  # now from the cache
+    revoke(path, tokens)
+    response = call("/mcp/acme", token=tokens["access_token"])
+    assert response.status == 401
+    assert response.challenge == challenge("invalid_token", REVOKED)
+
+
+def test_another_grant_of_the_same_member_still_works(shared_store, make_tenant, call):
+    path = BrokerPath(make_tenant("acme"), make_tenant("globex"))
+    first, second = path.grant(), path.grant()
+    for tokens in (first, second):
+        assert call("/mcp/acme", token=tokens["access_token"]).status == 200
+    _replay(path, first)
+    assert call("/mcp/acme", token=first["access_token"]).status == 401
+    assert call("/mcp/acme", token=second["access_token"]).status == 200
+    # A refreshed family's new access token works, and the one it replaced still does.
+    renewed = refresh(path.tenant, path.client_id, second["refresh_token"])
+    assert renewed.status_code == 200, renewed.content
+    assert call("/mcp/acme", token=renewed.json()["access_token"]).status == 200
+    assert call("/mcp/acme", token=second["access_token"]).status == 200
+
+
+def test_a_revoked_grant_is_refused_by_another_instance_within_a_second(
+    shared_store, make_tenant, call
+):
+    path = BrokerPath(make_tenant("acme"), make_tenant("globex"))
+    tokens = path.grant()
+    assert call("/mcp/acme", token=tokens["access_token"]).status == 200
+    other = store_module.build_store()  # its own process tier, the same Redis
+    original = store_module.get_store()
+    try:
+        wait_until_live(other)
+        fingerprint = hashlib.sha256(tokens["access_token"].encode()).hexdigest()
+        key = tokencache.cache_key(path.tenant.pk, fingerprint)
+        assert other.get(key) is not None  # now held in the other's process tier
+        _replay(path, tokens)
+        started = time.monotonic()
+        while other.cache.get(entry_name(key)) is not None:
+            assert time.monotonic() - started < 1.0, "revocation took over a second"
+            time.sleep(0.01)
+        store_module._store.replace(other)  # requests are now answered by the other instance
+        response = call("/mcp/acme", token=tokens["access_token"])
+        assert response.status == 401
+        assert response.challenge == challenge("invalid_token", REVOKED)
+    finally:
+        store_module._store.replace(original)
+        other.close()
+
+
+def test_a_broker_token_naming_no_grant_is_refused(shared_store, make_tenant, call):
+    path = BrokerPath(make_tenant("acme"), make_tenant("globex"))
+    path.grant()  # the family exists; a token signed by the broker's key but naming none
+    unnamed = keys.sign(path.tenant, {**path._claims(), "client_id": path.client_id})
+    assert call("/mcp/acme", token=unnamed).status == 401
+    bogus = keys.sign(path.tenant, {**path._claims(), "client_id": path.client_id, "grant": "x"})
+    response = call("/mcp/acme", token=bogus)
+    assert response.status == 401 and response.challenge == challenge("invalid_token", REVOKED)
