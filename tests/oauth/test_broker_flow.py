@@ -16,12 +16,12 @@ import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.management import call_command
 from django.test import Client
 from oauth2_provider.models import Grant, RefreshToken
 
 from mcpserver.conf import mcp_settings
-from tenants.models import Membership, PortalSignIn, Tenant
+from tenants.models import Membership, Tenant
+from tests.oauth.tenants import broker_mode
 
 BASE = "https://mcp.example.com"
 REDIRECT = "http://127.0.0.1:33333/callback"
@@ -33,16 +33,7 @@ def _public_url(settings):
 
 
 def _broker(tenant: Tenant) -> Tenant:
-    PortalSignIn.objects.create(
-        tenant=tenant,
-        issuer="https://idp.example.com",
-        client_id="portal",
-        authorization_endpoint="https://idp.example.com/auth",
-        token_endpoint="https://idp.example.com/token",
-        jwks_uri="https://idp.example.com/jwks",
-    )
-    call_command("set_sign_in", tenant.slug, "--mode", "broker")
-    return tenant
+    return broker_mode(tenant)
 
 
 @pytest.fixture

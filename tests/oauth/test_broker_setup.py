@@ -11,6 +11,7 @@ from django.test import Client
 
 from tenants.models import AuditLog, BrokerSigningKey, IdentityProvider, PortalSignIn, Tenant
 from tenants.oauth import keys
+from tests.oauth.tenants import portal_sign_in
 
 BASE = "https://mcp.example.com"
 
@@ -22,14 +23,7 @@ def _public_url(settings):
 
 @pytest.fixture
 def sign_in(tenant: Tenant) -> PortalSignIn:
-    return PortalSignIn.objects.create(
-        tenant=tenant,
-        issuer="https://idp.example.com",
-        client_id="portal",
-        authorization_endpoint="https://idp.example.com/auth",
-        token_endpoint="https://idp.example.com/token",
-        jwks_uri="https://idp.example.com/jwks",
-    )
+    return portal_sign_in(tenant)
 
 
 def set_sign_in(*args: str) -> str:

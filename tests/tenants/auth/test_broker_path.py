@@ -19,9 +19,10 @@ from sessions_store.backends.base import entry_name
 from tenants import services
 from tenants.audit import Actor
 from tenants.auth import jwtkit, tokencache
-from tenants.models import BrokerClient, BrokerGrant, Membership, PortalSignIn, Tenant
+from tenants.models import BrokerClient, BrokerGrant, Membership, Tenant
 from tenants.oauth import issuer, keys
 from tests.mcpserver.conftest import Endpoint
+from tests.oauth.tenants import broker_mode
 from tests.oauth.test_broker_flow import exchange, get_code, pkce, refresh, register
 from tests.tenants.auth.conftest import wait_until_live
 from tests.tenants.auth.paths import AuthPathContract, challenge
@@ -29,18 +30,6 @@ from tests.tenants.auth.paths import AuthPathContract, challenge
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UNTRUSTED = "The access token's issuer is not trusted."
-
-
-def broker_mode(tenant: Tenant) -> None:
-    PortalSignIn.objects.create(
-        tenant=tenant,
-        issuer="https://idp.example.com",
-        client_id="portal",
-        authorization_endpoint="https://idp.example.com/auth",
-        token_endpoint="https://idp.example.com/token",
-        jwks_uri="https://idp.example.com/jwks",
-    )
-    call_command("set_sign_in", tenant.slug, "--mode", "broker")
 
 
 class BrokerPath:
