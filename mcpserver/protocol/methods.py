@@ -145,6 +145,9 @@ async def _with_input(
             )
     try:
         return await run(ctx)
+    except OUTAGE_ERRORS as exc:  # the database stopped answering: "not now", not a failure
+        note(exc)
+        raise DatabaseUnreachable from exc
     except InputRequired as needed:
         result: dict[str, Any] = {"resultType": "input_required", "inputRequests": needed.requests}
         if needed.state is not None:
@@ -186,11 +189,8 @@ async def _tools_call(call: Call) -> dict[str, Any]:
             return await tool.handler(ctx, values)
         except ToolError as failure:
             return tool_failure(failure, tool=name)
-        except (InputRequired, McpError):
+        except (InputRequired, McpError, *OUTAGE_ERRORS):  # _with_input answers an outage
             raise
-        except OUTAGE_ERRORS as exc:  # "not now", not a tool that failed
-            note(exc)
-            raise DatabaseUnreachable from exc
         except Exception as exc:  # noqa: BLE001 (logged by the translator)
             return tool_failure(exc, tool=name)
 
@@ -214,14 +214,10 @@ async def resources_read(call: Call) -> dict[str, Any]:
     await _authorize(call, resource.required_scopes)
 
     async def run(ctx: ToolContext) -> dict[str, Any]:
-        try:
-            if isinstance(resource, ResourceTemplate):
-                contents = await resource.handler(ctx, uri, variables)
-            else:
-                contents = await resource.handler(ctx, uri)
-        except OUTAGE_ERRORS as exc:
-            note(exc)
-            raise DatabaseUnreachable from exc
+        if isinstance(resource, ResourceTemplate):
+            contents = await resource.handler(ctx, uri, variables)
+        else:
+            contents = await resource.handler(ctx, uri)
         return _cacheable(call, {"contents": contents})
 
     return await _with_input(call, uri, {}, run)
