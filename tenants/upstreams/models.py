@@ -44,7 +44,29 @@ class TenantSecret(models.Model):
         return f"<TenantSecret {self.name} tenant={self.tenant_id}>"
 
 
-class Upstream(models.Model):
+class _Attached(models.Model):
+    """What an upstream and an HTTP tool share: who attached it, when, and whether it is on."""
+
+    enabled = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=200, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("tenant_id", "name")
+
+    name: str  # each subclass declares its own name and tenant fields
+    tenant_id: int
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} tenant={self.tenant_id}>"
+
+
+class Upstream(_Attached):
     """A remote MCP server whose tools, resources and prompts a tenant's users get, under
     the prefix ``NAME.``, called with the tenant's credentials (never the client's)."""
 
@@ -79,25 +101,14 @@ class Upstream(models.Model):
         validators=[validate_scopes],
         help_text="Scopes a caller's credential needs for any of its tools (none: no scope).",
     )
-    enabled = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=200, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ("tenant_id", "name")
+    class Meta(_Attached.Meta):
         constraints = [
             models.UniqueConstraint(fields=("tenant", "name"), name="unique_upstream_per_tenant")
         ]
 
-    def __str__(self) -> str:
-        return self.name
 
-    def __repr__(self) -> str:
-        return f"<Upstream {self.name} tenant={self.tenant_id}>"
-
-
-class HttpTool(models.Model):
+class HttpTool(_Attached):
     """A tool that calls an HTTP API, defined by its JSON specification
     (``tenants.upstreams.httpspec``)."""
 
@@ -109,23 +120,12 @@ class HttpTool(models.Model):
         validators=[httpspec.validate_http_tool_spec],
         help_text="The tool's specification (the README's 'Upstream HTTP APIs' shows one).",
     )
-    enabled = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=200, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ("tenant_id", "name")
+    class Meta(_Attached.Meta):
         verbose_name = "HTTP tool"
         constraints = [
             models.UniqueConstraint(fields=("tenant", "name"), name="unique_http_tool_per_tenant")
         ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"<HttpTool {self.name} tenant={self.tenant_id}>"
 
     def clean(self) -> None:
         if isinstance(self.spec, dict) and self.spec.get("name") not in (None, self.name):
