@@ -59,8 +59,11 @@ node-tools:
 conformance: $(VENV)/.dev node-tools static
 	PY=$(PY) bin/run-conformance
 
+# Its PostgreSQL (and the Redis the benchmark starts) run on core 1 beside wrk, every server on
+# core 0: the servers' CPU is measured; the database's is another machine's in production.
 bench: $(VENV)/.dev static
-	$(PY) -m benchmarks.mcp_http
+	taskset -c 1 bin/with-test-services sh -c \
+	    'BENCH_POSTGRES_URL=$$TEST_POSTGRES_URL $(PY) -m benchmarks.mcp_http'
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

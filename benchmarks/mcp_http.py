@@ -2,12 +2,14 @@
 
     python -m benchmarks.mcp_http [--seconds 5] [--rounds 3] [--connections 32]
 
-Starts, on a throwaway SQLite database with one tenant, one API key and a loopback identity
-provider (for the JWT rows), with the shared store on a throwaway Redis, every server pinned to
-one core (``taskset -c 0``): a bare ASGI app and a minimal Channels consumer under daphne and
-the project's application beside them; under uvicorn (uvloop, httptools) the bare app and the
-project's application called with an API key (and again without its in-process audit
-drainer), with a JWT from the process tier, from Redis (process tier off) and fully validated
+Starts, on a throwaway PostgreSQL database (``BENCH_POSTGRES_URL``, which ``make bench`` sets
+to a server of its own; SQLite in a temporary directory without it) with one tenant, one API
+key and a loopback identity provider (for the JWT rows), with the shared store on a throwaway Redis,
+every server pinned to one core (``taskset -c 0``) and Redis and PostgreSQL to the other, as
+they would be on machines of their own: a bare ASGI app and a minimal Channels consumer under
+daphne and the project's application beside them; under uvicorn (uvloop, httptools) the bare
+app and the project's application called with an API key (and again without its in-process
+audit drainer), with a JWT from the process tier, from Redis (process tier off) and fully validated
 (a 2 ms cache TTL, so every request validates), and ``list_requirements`` (a workspace read);
 the official SDK's high-level server (formerly FastMCP) under uvicorn with httptools and with
 h11; the by-hand ``whoami`` beside the decorated one. ``wrk`` runs on the other core; rows are
@@ -163,6 +165,21 @@ def prepare(env: dict[str, str], issuer: str) -> str:
     return created.strip().splitlines()[-1]
 
 
+def database_url(work: Path) -> tuple[str, str]:
+    """A fresh database on ``BENCH_POSTGRES_URL``'s server (or SQLite in ``work``), and its
+    engine's name for the report."""
+    server = os.environ.get("BENCH_POSTGRES_URL")
+    if not server:
+        return f"sqlite:///{work}/db.sqlite3", "SQLite"
+    import psycopg
+
+    name = f"bench_{secrets.token_hex(4)}"
+    admin = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", server, count=1)
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as db:
+        db.execute(f"CREATE DATABASE {name}")  # a fresh name of hex digits
+    return re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", server, count=1), "PostgreSQL"
+
+
 def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -235,8 +252,9 @@ def start_redis(work: Path, env: dict[str, str]) -> subprocess.Popen[bytes] | No
         return None
     # The production shape: shared store, caches and Channels layer on Redis.
     sock = work / "redis.sock"
+    command = [_tool("taskset"), "-c", "1", redis_server, "--port", "0", "--save", ""]
     process = subprocess.Popen(  # noqa: S603
-        [redis_server, "--port", "0", "--unixsocket", str(sock), "--save", ""],
+        [*command, "--unixsocket", str(sock)],
         stdout=subprocess.DEVNULL,
         cwd=work,
     )
@@ -260,19 +278,20 @@ def main() -> None:
     from tests.tenants.auth.idp import LoopbackIdP, new_key
 
     work = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
+    database, engine = database_url(work)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "MCP_ENCRYPTION_KEYS": secrets.token_hex(32),
-        "DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
+        "DATABASE_URL": database,
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": "",
         "MCP_PUBLIC_URL": PUBLIC_URL,
     }
     idp = LoopbackIdP(keys=[new_key("ES256", "bench-1")]).start()
-    processes = [p for p in [start_redis(work, env)] if p is not None]
+    redis = start_redis(work, env)
     key = prepare(env, idp.issuer)
     token = idp.token(idp.keys[0], audience=f"{PUBLIC_URL}/mcp/bench", exp=int(time.time()) + 7200)
     credentials = {"key": key, "jwt": token, None: None}
@@ -283,6 +302,7 @@ def main() -> None:
         for t in rows
     }
     cpu_rows: dict[str, float] = {}
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         for target in rows:
             if target.same_server_as:
@@ -321,9 +341,14 @@ def main() -> None:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+        if redis is not None:  # after the servers, which write to it until they stop
+            redis.terminate()
+            redis.wait(timeout=10)
         idp.stop()
         shutil.rmtree(work, ignore_errors=True)
-    report.print_report(rows, args, redis=bool(env["REDIS_URL"]), jwks=jwks, cpu=cpu_rows)
+    report.print_report(
+        rows, args, redis=bool(env["REDIS_URL"]), jwks=jwks, cpu=cpu_rows, database=engine
+    )
 
 
 PUBLIC_URL = "http://127.0.0.1:8000"

@@ -26,7 +26,7 @@ RATIOS = [
     ("uvicorn: JWT from Redis / API key", "uvicorn JWT Redis", "uvicorn this server", None),
     ("uvicorn: JWT fully validated / API key", "uvicorn JWT validated", "uvicorn this server",
      None),
-    ("uvicorn: workspace list_requirements (20 rows, SQLite) / whoami",
+    ("uvicorn: workspace list_requirements (20 rows, {database}) / whoami",
      "uvicorn list_requirements", "uvicorn this server", None),
 ]  # fmt: skip
 
@@ -39,11 +39,18 @@ def _verdict(value: float, goal: float | None, *, at_most: bool = False) -> str:
 
 
 def print_report(
-    rows: list[Any], args: argparse.Namespace, *, redis: bool, jwks: int, cpu: dict[str, float]
+    rows: list[Any],
+    args: argparse.Namespace,
+    *,
+    redis: bool,
+    jwks: int,
+    cpu: dict[str, float],
+    database: str,
 ) -> None:
     store = "Redis" if redis else "the database (no redis-server found)"
     print(
-        f"tools/call (2026-07-28), shared store on {store}, server on core 0, wrk on core 1, "
+        f"tools/call (2026-07-28) on {database}, shared store on {store}, server on core 0, "
+        f"wrk, Redis and the database on core 1, "
         f"{args.connections} connections unless named, median of {args.rounds} x {args.seconds}s"
     )
     print(f"{'target':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'cpu us':>10}")
@@ -59,6 +66,7 @@ def print_report(
               f"{errors:>10.0f}{cpu_us:>10.0f}")  # fmt: skip
     for label, top, bottom, goal in RATIOS:
         ratio = rps[top] / rps[bottom]
+        label = label.format(database=database)
         print(f"{label} = {ratio:.2f} {_verdict(ratio, goal)}".rstrip())
     c8 = p99["uvicorn this server c8"]
     print(f"uvicorn: p99 at 8 connections = {c8:.2f} ms {_verdict(c8, 10.0, at_most=True)}")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from mcpserver.context import request_id_var
 from tenants import auditchain
@@ -99,14 +100,15 @@ def audit_record(
     target: str = "",
     outcome: str = AuditLog.Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
-) -> AuditLog:
+) -> None:
     """Append one audit row at the end of its tenant's hash chain.
 
     Call inside the same transaction as the change it records (the chain's head stays locked
     until that transaction ends).
     """
     tenant_id = tenant.pk if tenant is not None else None
-    row = AuditLog(
+    row = auditchain.NewRow(
+        time=timezone.now(),
         tenant_id=tenant_id,
         actor=clean_text(actor.name, limit=200),
         action=action,
@@ -118,4 +120,3 @@ def audit_record(
     )
     with transaction.atomic():
         auditchain.append([row], tenant_id=tenant_id)
-    return row

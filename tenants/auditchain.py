@@ -16,6 +16,7 @@ them; against someone who can rewrite the whole table, record the head digest pr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import json
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 
 from tenants.models import AuditChainHead, AuditLog
@@ -47,6 +48,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # a batch's rows mostly come from a few addresses
 def _address(value: str | None) -> str | None:
     if not value:
         return None
@@ -90,6 +92,60 @@ def link(rows: Iterable[Any], *, seq: int, prev_digest: str) -> tuple[int, str]:
     return seq, prev_digest
 
 
+@dataclass(slots=True)
+class NewRow:
+    """An audit row on its way in: the fields ``append`` writes, without the weight of a model
+    instance (building and inserting those was most of what the audit drainer cost)."""
+
+    time: dt.datetime
+    tenant_id: int | None
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    client_ip: str | None
+    request_id: str
+    details: Any
+    event_id: str | None = None
+    seq: int = 0
+    prev_digest: str = ""
+    digest: str = ""
+
+
+_COLUMNS: tuple[str, ...] = NewRow.__slots__
+
+
+def _insert(rows: Sequence[NewRow]) -> None:
+    """Insert ``rows`` in one statement's worth of round trips.
+
+    PostgreSQL takes them through ``COPY`` (psycopg writes the rows in C; an ``executemany``
+    of a client-side-bound ``INSERT`` spent more on quoting parameters in Python than the
+    database spent on the rows); other databases get one ``executemany`` of the parameters
+    each field makes, as the ORM would.
+    """
+    connection = connections[router.db_for_write(AuditLog)]
+    meta = AuditLog._meta
+    by_attname = {field.attname: field for field in meta.concrete_fields}
+    fields = [by_attname[name] for name in _COLUMNS]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([
+                        json.dumps(value) if name == "details" else value
+                        for name, value in ((name, getattr(row, name)) for name in _COLUMNS)
+                    ])  # fmt: skip
+            return
+        named = list(zip(fields, _COLUMNS, strict=True))
+        params = [[field.get_db_prep_save(getattr(row, name), connection) for field, name in named]
+                  for row in rows]  # fmt: skip
+        marks = ", ".join(["%s"] * len(fields))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+
+
 def _locked_head(chain: str) -> AuditChainHead:
     head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
     if head is not None:
@@ -102,7 +158,7 @@ def _locked_head(chain: str) -> AuditChainHead:
     return AuditChainHead.objects.select_for_update().get(chain=chain)
 
 
-def append(rows: Sequence[AuditLog], *, tenant_id: int | None, skip_existing: bool = False) -> int:
+def append(rows: Sequence[NewRow], *, tenant_id: int | None, skip_existing: bool = False) -> int:
     """Insert ``rows`` (all of one chain) at its end; returns how many were inserted.
 
     Call inside a transaction. ``skip_existing``: leave out rows whose ``event_id`` is already
@@ -118,7 +174,7 @@ def append(rows: Sequence[AuditLog], *, tenant_id: int | None, skip_existing: bo
         if not rows:
             return 0
     seq, digest = link(rows, seq=head.seq, prev_digest=head.digest or GENESIS)
-    AuditLog.objects.bulk_create(rows)
+    _insert(rows)
     AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, digest=digest)
     return len(rows)
 

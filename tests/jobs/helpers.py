@@ -14,11 +14,14 @@ def old_rows(tenant: Tenant | None, *, days_ago: list[int], action: str = "test.
     now = timezone.now()
     tenant_id = tenant.pk if tenant is not None else None
     rows = [
-        AuditLog(
+        auditchain.NewRow(
             tenant_id=tenant_id,
             actor="test:old",
             action=action,
             target=str(days),
+            outcome=AuditLog.Outcome.SUCCESS,
+            client_ip=None,
+            request_id="",
             time=now - dt.timedelta(days=days),
             details={"days_ago": days},
         )
