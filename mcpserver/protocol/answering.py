@@ -104,6 +104,12 @@ async def run(
     work = _Work(call, reply, before_answer)
     job = asyncio.ensure_future(work())
     work.entry = cancellation.register(key, job)
+    if not reply.resumable:
+        # A reply that cannot be resumed is never detached: the work is awaited alone (the
+        # client leaving cancels it through the await), with no watcher task and no
+        # asyncio.wait, which were a tenth of a stateless call's event-loop work.
+        await job
+        return
     detached = asyncio.ensure_future(reply.detached.wait())
     try:
         done, _ = await asyncio.wait(
