@@ -83,6 +83,6 @@ class TickBatcher:
                 for command in commands:
                     pipe.execute_command(*command)
                 # TimeoutError is an OSError: a slow Redis opens the breaker like a dead one.
-                return list(
-                    await asyncio.wait_for(pipe.execute(raise_on_error=False), self.timeout)
-                )
+                # asyncio.timeout, not wait_for: no task of its own for every batch.
+                async with asyncio.timeout(self.timeout):
+                    return list(await pipe.execute(raise_on_error=False))
