@@ -118,10 +118,10 @@ _COLUMNS: tuple[str, ...] = NewRow.__slots__
 def _insert(rows: Sequence[NewRow]) -> None:
     """Insert ``rows`` in one statement's worth of round trips.
 
-    PostgreSQL takes them through ``COPY`` (psycopg writes the rows in C; an ``executemany``
-    of a client-side-bound ``INSERT`` spent more on quoting parameters in Python than the
-    database spent on the rows); other databases get one ``executemany`` of the parameters
-    each field makes, as the ORM would.
+    A batch on PostgreSQL goes through ``COPY`` (psycopg writes the rows in C; an
+    ``executemany`` of a client-side-bound ``INSERT`` spent more on quoting parameters in
+    Python than the database spent on the rows); otherwise one ``INSERT`` of the parameters
+    each field makes, as the ORM would, executed once per row.
     """
     connection = connections[router.db_for_write(AuditLog)]
     meta = AuditLog._meta
@@ -131,7 +131,7 @@ def _insert(rows: Sequence[NewRow]) -> None:
     table = quote(meta.db_table)
     columns = ", ".join(quote(str(field.column)) for field in fields)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if len(rows) > 1 and connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([
@@ -143,7 +143,11 @@ def _insert(rows: Sequence[NewRow]) -> None:
         params = [[field.get_db_prep_save(getattr(row, name), connection) for field, name in named]
                   for row in rows]  # fmt: skip
         marks = ", ".join(["%s"] * len(fields))
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
 
 
 def _locked_head(chain: str) -> AuditChainHead:
