@@ -108,6 +108,26 @@ def test_the_same_record_delivered_twice_is_one_row(tenant: Any) -> None:
     assert auditchain.verify(tenant.pk).intact
 
 
+def test_a_batch_is_written_whole_in_order_and_chained(tenant: Any) -> None:
+    # A drainer's batch takes the bulk path (COPY on PostgreSQL): every field as a lone row's.
+    client = {"name": "bench\u0000client", "version": "1"}
+    records = [
+        ToolCallRecord(**{**_record(tenant.pk, tool=f"tool-{n}").__dict__, "event_id": f"e{n}",
+                          "client_ip": "::ffff:127.0.0.1", "client": client, "code": -32602,
+                          "arguments": toolaudit.arguments_fingerprint({"n": n})})
+        for n in range(5)
+    ]  # fmt: skip
+    assert toolaudit.tool_calls_record(payloads=[r.encode() for r in records]) == 5
+    rows = sorted(calls(), key=lambda row: row.seq)
+    assert [row.target for row in rows] == [f"tool-{n}" for n in range(5)]
+    first = rows[0]
+    assert first.client_ip == "::ffff:127.0.0.1" and first.event_id == "e0"
+    assert first.details["client"] == {"name": "bench\\x00client", "version": "1"}
+    assert first.details["code"] == -32602 and first.details["duration_ms"] == 1.5
+    assert first.details["arguments"] == toolaudit.arguments_fingerprint({"n": 0})
+    assert auditchain.verify(tenant.pk).intact
+
+
 def test_a_payload_not_written_by_this_server_is_skipped(tenant: Any) -> None:
     good = _record(tenant.pk).encode()
     assert toolaudit.tool_calls_record(payloads=[b"not json", b'{"tool": 1}', good]) == 1
