@@ -35,6 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -174,10 +175,10 @@ def database_url(work: Path) -> tuple[str, str]:
     import psycopg
 
     name = f"bench_{secrets.token_hex(4)}"
-    admin = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", server, count=1)
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as db:
+    url = urlsplit(server)
+    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as db:
         db.execute(f"CREATE DATABASE {name}")  # a fresh name of hex digits
-    return re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", server, count=1), "PostgreSQL"
+    return urlunsplit(url._replace(path=f"/{name}")), "PostgreSQL"
 
 
 def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:

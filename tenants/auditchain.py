@@ -113,6 +113,7 @@ class NewRow:
 
 
 _COLUMNS: tuple[str, ...] = NewRow.__slots__
+_DETAILS = _COLUMNS.index("details")
 
 
 def _insert(rows: Sequence[NewRow]) -> None:
@@ -134,10 +135,9 @@ def _insert(rows: Sequence[NewRow]) -> None:
         if len(rows) > 1 and connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([
-                        json.dumps(value) if name == "details" else value
-                        for name, value in ((name, getattr(row, name)) for name in _COLUMNS)
-                    ])  # fmt: skip
+                    values = [getattr(row, name) for name in _COLUMNS]
+                    values[_DETAILS] = json.dumps(values[_DETAILS])  # jsonb takes JSON text
+                    copy.write_row(values)
             return
         named = list(zip(fields, _COLUMNS, strict=True))
         params = [[field.get_db_prep_save(getattr(row, name), connection) for field, name in named]

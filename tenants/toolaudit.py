@@ -236,11 +236,13 @@ def _row(payload: bytes) -> auditchain.NewRow | None:
         }
         if record.upstream:
             upstream_ms = record.upstream_ms
-            details["upstream"] = clean_text(record.upstream, limit=200)
-            details["upstream_ms"] = None if upstream_ms is None else round(float(upstream_ms), 3)
+            details["upstream"] = clean_text(record.upstream)
+            # clean_details: a non-finite latency becomes text
+            details["upstream_ms"] = clean_details(
+                None if upstream_ms is None else round(float(upstream_ms), 3)
+            )
             if record.upstream_error:
-                details["upstream_error"] = clean_text(record.upstream_error, limit=500)
-            details = clean_details(details)  # a non-finite latency becomes text
+                details["upstream_error"] = clean_text(record.upstream_error)
         when = datetime.fromtimestamp(float(record.time), tz=UTC)
         outcome = _OUTCOMES[record.result]
     except (ValueError, TypeError, KeyError, AttributeError):

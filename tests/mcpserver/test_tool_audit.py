@@ -86,23 +86,19 @@ def test_a_refusal_before_the_tool_runs_is_recorded(scoped_endpoint: Any) -> Non
     )
 
 
-def _record(tenant_id: int, tool: str = "whoami") -> ToolCallRecord:
-    return ToolCallRecord(
-        tenant_id=tenant_id,
-        principal="api_key:ak_test",
-        tool=tool,
-        result="ok",
-        duration_ms=1.5,
-        request_id="req-1",
-    )
+def tool_call_record(tenant_id: int, tool: str = "whoami", **fields: Any) -> ToolCallRecord:
+    """A tool call's record as the request path builds it, for the journal and sink tests."""
+    defaults = {"principal": "api_key:ak_test", "result": "ok", "duration_ms": 1.5,
+                "request_id": "req-1"}  # fmt: skip
+    return ToolCallRecord(tenant_id=tenant_id, tool=tool, **{**defaults, **fields})
 
 
 def test_the_same_record_delivered_twice_is_one_row(tenant: Any) -> None:
-    record = _record(tenant.pk)
+    record = tool_call_record(tenant.pk)
     assert toolaudit.tool_calls_record(payloads=[record.encode(), record.encode()]) == 1
     assert toolaudit.tool_calls_record(payloads=[record.encode()]) == 0
     # Another call that reused the client's request id is still its own record.
-    again = ToolCallRecord(**{**record.__dict__, "event_id": "another-event"})
+    again = tool_call_record(tenant.pk, event_id="another-event")
     assert toolaudit.tool_calls_record(payloads=[again.encode()]) == 1
     assert len(calls()) == 2
     assert auditchain.verify(tenant.pk).intact
@@ -112,9 +108,9 @@ def test_a_batch_is_written_whole_in_order_and_chained(tenant: Any) -> None:
     # A drainer's batch takes the bulk path (COPY on PostgreSQL): every field as a lone row's.
     client = {"name": "bench\u0000client", "version": "1"}
     records = [
-        ToolCallRecord(**{**_record(tenant.pk, tool=f"tool-{n}").__dict__, "event_id": f"e{n}",
-                          "client_ip": "::ffff:127.0.0.1", "client": client, "code": -32602,
-                          "arguments": toolaudit.arguments_fingerprint({"n": n})})
+        tool_call_record(tenant.pk, f"tool-{n}", event_id=f"e{n}", client_ip="::ffff:127.0.0.1",
+                         client=client, code=-32602,
+                         arguments=toolaudit.arguments_fingerprint({"n": n}))
         for n in range(5)
     ]  # fmt: skip
     assert toolaudit.tool_calls_record(payloads=[r.encode() for r in records]) == 5
@@ -129,7 +125,7 @@ def test_a_batch_is_written_whole_in_order_and_chained(tenant: Any) -> None:
 
 
 def test_a_payload_not_written_by_this_server_is_skipped(tenant: Any) -> None:
-    good = _record(tenant.pk).encode()
+    good = tool_call_record(tenant.pk).encode()
     assert toolaudit.tool_calls_record(payloads=[b"not json", b'{"tool": 1}', good]) == 1
 
 
@@ -146,7 +142,7 @@ def test_the_stream_holds_records_until_a_drainer_commits_them(
     with _journal_settings(AUDIT_DRAIN_IN_PROCESS=False):
         journal = toolaudit.journal()
         assert journal.stream is not None
-        records = [_record(tenant.pk, tool=f"tool-{i}") for i in range(25)]
+        records = [tool_call_record(tenant.pk, tool=f"tool-{i}") for i in range(25)]
 
         async def append_all() -> None:
             for record in records:
@@ -170,7 +166,7 @@ def test_a_failed_commit_leaves_the_entries_for_the_next_round(
 ) -> None:
     with _journal_settings(AUDIT_DRAIN_IN_PROCESS=False):
         journal = toolaudit.journal()
-        asyncio.run(toolaudit.submit(_record(tenant.pk)))
+        asyncio.run(toolaudit.submit(tool_call_record(tenant.pk)))
         sink = journal._sink
 
         def broken(payloads: list[bytes]) -> None:
@@ -194,7 +190,7 @@ def test_redis_down_records_go_through_the_in_process_queue(
         assert journal.stream is not None
         journal.stream.name = b"j:wrong-type"
         redis.Redis.from_url(use_redis_store).set(b"j:wrong-type", b"not a stream")
-        asyncio.run(toolaudit.submit(_record(tenant.pk)))
+        asyncio.run(toolaudit.submit(tool_call_record(tenant.pk)))
         assert journal.flush(timeout=10)
         assert len(calls()) == 1
 
@@ -206,7 +202,7 @@ def test_without_redis_the_queue_thread_writes_records(tenant: Any) -> None:
 
         async def append_all() -> None:
             for i in range(30):
-                await toolaudit.submit(_record(tenant.pk, tool=f"t{i % 3}"))
+                await toolaudit.submit(tool_call_record(tenant.pk, tool=f"t{i % 3}"))
 
         asyncio.run(append_all())
         assert journal.flush(timeout=10)
@@ -283,7 +279,7 @@ def test_an_idle_drainer_waits_without_tripping_the_store_breaker(
             assert journal.drain_stream(block=0.8) == 0
         assert not breaker.is_open
         assert get_store().get("anything") is None  # the shared tier still answers
-        asyncio.run(toolaudit.submit(_record(tenant.pk)))
+        asyncio.run(toolaudit.submit(tool_call_record(tenant.pk)))
         assert journal.drain_stream(block=0.8) == 1
 
 

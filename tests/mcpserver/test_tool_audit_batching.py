@@ -16,7 +16,7 @@ from sessions_store import metrics
 from sessions_store.crypto import get_keyring
 from tenants import auditchain, toolaudit
 from tenants.models import AuditLog
-from tenants.toolaudit import ToolCallRecord
+from tests.mcpserver.test_tool_audit import tool_call_record
 from tests.sessions_store.conftest import use_redis_store  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,17 +30,6 @@ def _settings(**extra: Any) -> Any:
             "AUDIT_DRAIN_IN_PROCESS": False,
             **extra,
         }
-    )
-
-
-def _record(tenant_id: int, tool: str) -> ToolCallRecord:
-    return ToolCallRecord(
-        tenant_id=tenant_id,
-        principal="api_key:ak_test",
-        tool=tool,
-        result="ok",
-        duration_ms=1.0,
-        request_id="req",
     )
 
 
@@ -69,7 +58,7 @@ def test_calls_in_one_tick_share_a_pipeline_and_each_waits_for_its_own_record(
         seen_on_return: dict[str, list[str]] = {}
 
         async def call(n: int) -> None:
-            await toolaudit.submit(_record(tenant.pk, f"tool-{n}"))
+            await toolaudit.submit(tool_call_record(tenant.pk, f"tool-{n}"))
             # The moment the call may be answered, its record is already in Redis.
             seen_on_return[f"tool-{n}"] = _stored_tools(client, stream)
 
@@ -101,7 +90,7 @@ def test_a_failed_batch_sends_only_its_own_records_to_the_queue(
 
         async def batch(prefix: str) -> None:
             await asyncio.gather(
-                *(toolaudit.submit(_record(tenant.pk, f"{prefix}-{n}")) for n in range(10))
+                *(toolaudit.submit(tool_call_record(tenant.pk, f"{prefix}-{n}")) for n in range(10))
             )
 
         async def two_batches() -> None:
@@ -135,7 +124,7 @@ def test_a_caller_cancelled_while_waiting_leaves_the_others_answered(
 
         async def run() -> None:
             tasks = [
-                asyncio.ensure_future(toolaudit.submit(_record(tenant.pk, f"t-{n}")))
+                asyncio.ensure_future(toolaudit.submit(tool_call_record(tenant.pk, f"t-{n}")))
                 for n in range(5)
             ]
             await asyncio.sleep(0)  # every task has queued its record
