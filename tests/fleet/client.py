@@ -109,18 +109,25 @@ def tool_result(answer: Answer) -> dict[str, Any]:
 
 @dataclass
 class Load:
-    """``clients`` threads each sending ``request`` until ``stop`` or ``per_client`` requests."""
+    """``clients`` threads each sending ``request`` until ``stop`` or ``per_client`` requests.
+
+    ``keep_alive=False`` opens a connection per request: across a load balancer's reload, as
+    an nginx reload closes the idle client connections its old worker holds, and a request
+    written onto one as it closes gets no answer (that failure is nginx's, not the fleet's).
+    """
 
     request: Callable[[httpx2.Client], Answer]
     clients: int = 4
     per_client: int = 10_000
     pause: float = 0.0
+    keep_alive: bool = True
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def _run(self) -> None:
-        with httpx2.Client(timeout=15) as http:
+        limits = httpx2.Limits(max_keepalive_connections=None if self.keep_alive else 0)
+        with httpx2.Client(timeout=15, limits=limits) as http:
             for _ in range(self.per_client):
                 if self._stop.is_set():
                     return
@@ -160,4 +167,6 @@ def summary(answers: list[Answer]) -> str:
         statuses[answer.status] = statuses.get(answer.status, 0) + 1
     longest = max((a.took for a in answers), default=0.0)
     counted = dict(sorted(statuses.items()))
-    return f"{len(answers)} requests, statuses {counted}, longest {longest:.3f} s"
+    failed = next((a for a in answers if a.status != 200), None)
+    first = f", first failure: {failed.body[:200]}" if failed else ""
+    return f"{len(answers)} requests, statuses {counted}, longest {longest:.3f} s{first}"
