@@ -352,6 +352,8 @@ MCP_SERVER: dict[str, Any] = {
     "STAFF_OIDC_ALLOWED_EMAILS": env_list("MCP_STAFF_OIDC_ALLOWED_EMAILS"),
     # The broker's access-token lifetime, one value for both (OAUTH2_PROVIDER above).
     "BROKER_ACCESS_TOKEN_TTL": _BROKER_TTL,
+    # Off where a process of its own runs ``drain_audit --follow`` (the manifests do).
+    "AUDIT_DRAIN_IN_PROCESS": env_bool("MCP_AUDIT_DRAIN_IN_PROCESS", default=True),
 }
 # Test deployments only (the conformance runs): let tenants enable internal fixture tool sets.
 if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):

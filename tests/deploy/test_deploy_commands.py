@@ -208,3 +208,56 @@ def test_worker_beat_and_the_worker_probe(migrated: dict[str, str], tmp_path: Pa
     finally:
         stop(beat)
         stop(worker)
+
+
+def _tool_calls_stored(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM tenants_auditlog WHERE action = 'tool.call'"
+        ).fetchall()[0]
+        return int(count)
+
+
+def test_the_drainer_moves_what_the_web_processes_leave_in_the_stream(
+    web: str, migrated: dict[str, str], tmp_path: Path
+) -> None:
+    assert migrated["MCP_AUDIT_DRAIN_IN_PROCESS"] == "false"  # the ConfigMap's
+    command = manifests.k8s_container("Deployment", "mcp-server-drainer")["command"]
+    assert command == ["python", "manage.py", "drain_audit", "--follow"]
+    manage = [sys.executable, "manage.py"]
+    assert run([*manage, "create_tenant", "drained", "--name", "Drained"], migrated).returncode == 0
+    made = run([*manage, "create_api_key", "drained", "--name", "ci"], migrated)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    before = _tool_calls_stored(migrated["DATABASE_URL"])
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "whoami", "arguments": {}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}}  # fmt: skip
+    request = urllib.request.Request(  # noqa: S310 (loopback http)
+        web + "/mcp/drained", data=json.dumps(body).encode(), method="POST", headers={
+            "Host": PROBE_HOST, "X-Forwarded-Proto": "https", "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "whoami",
+        })  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert response.status == 200 and "result" in json.loads(response.read())
+    time.sleep(1.5)  # three in-process drain intervals: no web process drains
+    assert _tool_calls_stored(migrated["DATABASE_URL"]) == before
+
+    drainer = start([sys.executable, *command[1:]], migrated, tmp_path / "drainer.log")
+    try:
+        deadline = time.monotonic() + 30
+        while _tool_calls_stored(migrated["DATABASE_URL"]) == before:
+            assert drainer.poll() is None, (tmp_path / "drainer.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "drainer.log").read_text()
+            time.sleep(0.2)
+        assert _tool_calls_stored(migrated["DATABASE_URL"]) == before + 1
+    finally:
+        os.killpg(drainer.pid, signal.SIGTERM)
+        code = drainer.wait(timeout=10)  # the round under way finishes, then it exits
+    log = (tmp_path / "drainer.log").read_text()
+    assert code == 0, log
+    assert "Stopped; records moved: 1." in log and "Traceback" not in log, log

@@ -1,4 +1,5 @@
-import time
+import signal
+import threading
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -10,7 +11,8 @@ from tenants.management.base import OpsCommand
 class Command(OpsCommand):
     help = (
         "Move tool-call audit records from the Redis stream to the database: until the stream "
-        "is empty, or with --follow until stopped."
+        "is empty, or with --follow until stopped (SIGTERM or SIGINT: the round under way is "
+        "finished and acknowledged first)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,9 +26,16 @@ class Command(OpsCommand):
         if not follow:
             self.stdout.write(f"Moved {journal.drain_until_empty()} records.")
             return
-        while True:  # stopped by a signal; a failed round is retried, nothing acknowledged
+        stopping = threading.Event()
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, lambda *_: stopping.set())
+        self.stdout.write("Draining the tool-call stream until stopped.")
+        self.stdout.flush()
+        moved = 0
+        while not stopping.is_set():  # a failed round is retried: nothing was acknowledged
             try:
-                journal.drain_stream(block=1.0)
+                moved += journal.drain_stream(block=1.0)
             except Exception as exc:  # noqa: BLE001
                 self.stderr.write(f"drain failed, retrying: {type(exc).__name__}")
-                time.sleep(1.0)
+                stopping.wait(1.0)
+        self.stdout.write(f"Stopped; records moved: {moved}.")
