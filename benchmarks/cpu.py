@@ -8,6 +8,11 @@ ratio of the two figures is the cost of spreading the same load over more proces
 from __future__ import annotations
 
 import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -84,3 +89,26 @@ def per_thousand(
         nginx.stop()
     return {"one": one, "three": three, "nginx": nginx_ms, "one_rps": one_rps,
             "three_rps": three_rps}  # fmt: skip
+
+
+def _drain_once(env: dict[str, str]) -> tuple[float, int]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    taskset = shutil.which("taskset") or "taskset"
+    done = subprocess.run(  # noqa: S603
+        [taskset, "-c", "0", sys.executable, "manage.py", "drain_audit"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spent = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    moved = re.search(r"Moved (\d+) records", done.stdout)
+    return spent, int(moved.group(1)) if moved else 0
+
+
+def drain_cost(env: dict[str, str]) -> dict[str, float]:
+    """What the manifests' drainer (a process of its own) spends moving the records the
+    servers left in the stream, on core 0: ``drain_audit`` once over the backlog, then once
+    over an empty stream (its start-up, subtracted). {"drain": ms per 1,000, "drained": n}."""
+    spent, moved = _drain_once(env)
+    idle, _ = _drain_once(env)
+    return {"drain": max(spent - idle, 0.0) * 1e6 / max(moved, 1), "drained": float(moved)}

@@ -15,8 +15,8 @@ RATIOS = [
      "uvicorn SDK httptools", 4.0),
     ("uvicorn httptools: this server / bare ASGI app", "uvicorn this server",
      "uvicorn bare ASGI app", 0.4),
-    ("uvicorn httptools: this server, drainer in other processes / bare ASGI app",
-     "uvicorn drainer elsewhere", "uvicorn bare ASGI app", None),
+    ("uvicorn httptools: this server draining in process (the image's default) / bare app",
+     "uvicorn drain in process", "uvicorn bare ASGI app", None),
     ("uvicorn: decorator whoami / by-hand whoami", "uvicorn this server",
      "uvicorn by-hand tool", 0.95),
     ("daphne: decorator whoami / by-hand whoami", "daphne  this server",
@@ -49,7 +49,8 @@ def print_report(
 ) -> None:
     store = "Redis" if redis else "the database (no redis-server found)"
     print(
-        f"tools/call (2026-07-28) on {database}, shared store on {store}, server on core 0, "
+        f"tools/call (2026-07-28) on {database}, shared store on {store}, audit drained by a "
+        f"process of its own unless named, server on core 0, "
         f"wrk, Redis and the database on core 1, "
         f"{args.connections} connections unless named, median of {args.rounds} x {args.seconds}s"
     )
@@ -81,3 +82,8 @@ def print_report(
             f"({cpu['three_rps']:.0f} req/s; nginx itself {cpu['nginx']:.0f} ms)"
         )
         print(f"three / one = {ratio:.2f} {_verdict(ratio, 1.1, at_most=True)}")
+    if cpu.get("drained"):
+        print(
+            f"drainer (drain_audit, a process of its own) CPU per 1,000 records: "
+            f"{cpu['drain']:.0f} ms ({cpu['drained']:.0f} records moved after the rounds)"
+        )
