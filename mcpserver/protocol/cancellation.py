@@ -85,8 +85,9 @@ def request_key(
         return None
     if isinstance(request_id, str) and len(request_id) > 128:
         return None
-    # json.dumps keeps the ids 1 and "1" apart, as JSON-RPC does.
-    return (tenant_id, principal.fingerprint, session_id or "", json.dumps(request_id))
+    # As JSON, the ids 1 and "1" stay apart, as JSON-RPC keeps them (an int's JSON is its str).
+    ident = str(request_id) if type(request_id) is int else json.dumps(request_id)
+    return (tenant_id, principal.fingerprint, session_id or "", ident)
 
 
 def register(key: Key | None, task: asyncio.Task[Any]) -> InFlight | None:
