@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from channels.exceptions import StopConsumer
@@ -94,21 +95,26 @@ class McpConsumer(AsyncHttpConsumer):
         with contextlib.suppress(Exception):
             await send_error(self.send, InternalError())
 
-    def watch_disconnect(self) -> None:
-        """For a response that stays open: the client leaving cancels this request.
+    def watch_disconnect(self, carry_on: Callable[[], bool] | None = None) -> None:
+        """For a response that stays open: the client leaving cancels this request, unless
+        ``carry_on()`` says it goes on without the client (a resumable 2025-11-25 stream).
 
         The task cancelled is the consumer's own (the one answering this HTTP request), even
         when a stream is opened from the request's work, which runs in a task of its own
         (``answering``): the consumer decides what the work's fate is.
         """
         if self._watcher is None:
-            self._watcher = asyncio.ensure_future(self._watch(self._request_task))
+            self._watcher = asyncio.ensure_future(self._watch(self._request_task, carry_on))
 
-    async def _watch(self, request_task: asyncio.Task[Any] | None) -> None:
+    async def _watch(
+        self, request_task: asyncio.Task[Any] | None, carry_on: Callable[[], bool] | None
+    ) -> None:
         while True:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 self._client_left = True
+                if carry_on is not None and carry_on():
+                    return
                 if request_task is not None:
                     request_task.cancel()
                 return

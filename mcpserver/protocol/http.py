@@ -74,17 +74,25 @@ async def send_error(
     await send_response(send, reply.status, body, reply.headers)
 
 
+def _unwatched(carry_on: Callable[[], bool] | None) -> None:
+    return None
+
+
 class Exchange:
     """One HTTP request to the MCP endpoint, after the transport guard and authentication
     (``scope`` carries ``tenant``, ``principal`` and ``client_ip``)."""
 
     def __init__(
-        self, scope: Mapping[str, Any], send: Send, on_stream: Callable[[], None] | None = None
+        self,
+        scope: Mapping[str, Any],
+        send: Send,
+        on_stream: Callable[[Callable[[], bool] | None], None] | None = None,
     ) -> None:
         self.scope = scope
         self.send = send
-        # Called when a response turns into a stream that stays open (SSE).
-        self.on_stream = on_stream or (lambda: None)
+        # Called when a response turns into a stream that stays open (SSE), with what to ask
+        # if the client leaves: whether the request goes on without it (None: it does not).
+        self.on_stream = on_stream or _unwatched
         self.headers: dict[str, str] = {
             key.decode(): value.decode("latin-1")
             for key, value in scope.get("headers") or ()

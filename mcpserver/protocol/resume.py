@@ -102,7 +102,7 @@ async def relay(exchange: Exchange, resumption: Resumption) -> None:
         if layer is not None:
             channel = await layer.new_channel()
             await layer.group_add(group, channel)
-        exchange.on_stream()
+        exchange.on_stream(None)  # the client leaving ends it
         await start_stream(exchange.send)
         await send_chunk(exchange.send, b"")  # the headers go out now
         await _follow(exchange, resumption, layer, channel, group)

@@ -36,7 +36,8 @@ class Reply:
 
     A primed, logged stream (2025-11-25) can be ``detach``-ed (SEP-1699 polling): the
     connection is closed after a ``retry`` field, and every later event, the answer included,
-    is only logged (and ``wake`` tells resumed streams on any instance to read the log).
+    is only logged (and ``wake`` tells resumed streams on any instance to read the log). Such
+    a stream whose client leaves is detached the same way (``client_left``).
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class Reply:
         *,
         accepts_sse: bool,
         log: Callable[[bytes], Awaitable[str | None]] | None = None,
-        on_stream: Callable[[], None] | None = None,
+        on_stream: Callable[[Callable[[], bool] | None], None] | None = None,
         prime: bool = False,
         wake: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -73,7 +74,7 @@ class Reply:
         if not self.streaming:
             self.streaming = True
             if self._on_stream is not None:
-                self._on_stream()
+                self._on_stream(self.client_left)
             await start_stream(self._send)
             if self._prime and self._log is not None:
                 event_id = await self._logged(b"")
@@ -104,6 +105,17 @@ class Reply:
             # request must then go on, not be cancelled with the connection.
             self.detached.set()
             await send_chunk(self._send, retry_field(), more=False)
+        return True
+
+    def client_left(self) -> bool:
+        """The client closed the connection before the answer. A resumable stream (primed,
+        every event logged: 2025-11-25) goes on into its log, as if detached, for GET with
+        ``Last-Event-ID`` on any instance: that era does not take a disconnection for a
+        cancellation (``notifications/cancelled`` is). False when it cannot be resumed: the
+        caller cancels the request."""
+        if not self.resumable or self.finished or not self.streaming:
+            return False
+        self.detached.set()
         return True
 
     async def push(self, message: dict[str, Any]) -> bool:

@@ -70,7 +70,7 @@ async def relay_announcements(exchange: Exchange, first: list[bytes], deliver: D
     ``StreamLimitReached`` (503) before any header is sent.
     """
     stream = await streamslots.open_tenant_stream(exchange.tenant_id)
-    exchange.on_stream()
+    exchange.on_stream(None)  # the client leaving ends it
     exchange.observed.stream = True  # counted when it ends, never timed
     try:
         await start_stream(exchange.send)

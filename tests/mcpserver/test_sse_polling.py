@@ -4,6 +4,7 @@ the shared event log: every event once, in order, up to the answer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -193,3 +194,45 @@ def test_an_unknown_last_event_id_opens_the_sessions_stream(endpoint: Endpoint) 
     seen = async_to_sync(opened)()
     assert seen["status"] == 200
     assert seen["body"]["body"] == b"" and seen["body"]["more_body"]  # open, nothing replayed
+
+
+def test_a_client_leaving_its_stream_leaves_the_request_running_and_resumable(
+    endpoint: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2025-11-25: a disconnection is not a cancellation. The work goes on into the stream's
+    log, and GET with the last event id the client saw gets the rest, the answer included."""
+    monkeypatch.setenv("MCP_TEST_TICK_DIR", str(tmp_path))
+    session = endpoint.initialize()
+    params = {
+        "name": "tick",
+        "arguments": {"name": "left", "steps": 8, "interval": 0.05},
+        "_meta": {"progressToken": "p"},
+    }
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params})
+    raw = [(k.encode(), v.encode()) for k, v in _headers(endpoint, session).items()]
+    marks = tmp_path / "left"
+
+    async def scenario() -> tuple[str, Response]:
+        stream = HttpCommunicator(_application(), "POST", endpoint.path, body.encode(), raw)
+        await stream.send_input({"type": "http.request", "body": body.encode()})
+        assert (await stream.receive_output(3))["status"] == 200
+        assert (await stream.receive_output(3))["body"].endswith(b"data: \n\n")  # priming
+        first = (await stream.receive_output(3))["body"].decode()
+        await stream.send_input({"type": "http.disconnect"})
+        await stream.wait(3)  # the consumer is done with the connection
+        for _ in range(100):  # the tool counts on without the client
+            if marks.exists() and len(marks.read_text().split()) == 8:
+                break
+            await asyncio.sleep(0.05)
+        seen = first.split("id: ", 1)[1].split("\n", 1)[0]
+        return first, await _resume(endpoint, session, seen)
+
+    server = {**settings.MCP_SERVER, "SSE_POLL_CLOSE_AFTER": 30}  # no early close of its own
+    with override_settings(MCP_SERVER=server):
+        first, resumed = async_to_sync(scenario)()
+    assert '"progress":1' in first.replace(" ", "")
+    assert marks.read_text().split() == [str(n) for n in range(1, 9)]
+    messages = [json.loads(e["data"]) for e in _fields(resumed) if e.get("data")]
+    assert [m["params"]["progress"] for m in messages if m.get("method")] == list(range(2, 9))
+    assert messages[-1]["id"] == 7
+    assert messages[-1]["result"]["content"][0]["text"] == "counted to 8"
