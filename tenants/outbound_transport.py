@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx2
 
-from tenants.outbound import OutboundPolicy, _aresolve, _tls_context, safe_url
+from tenants.outbound import _tls_context
+from tenants.outbound_policy import OutboundPolicy, _aresolve, safe_url
 
 
 class ResponseTooLarge(httpx2.ReadError):
