@@ -272,6 +272,14 @@ def start_redis(work: Path, env: dict[str, str]) -> subprocess.Popen[bytes] | No
     return process
 
 
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=10)
+    processes.clear()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5)
@@ -342,16 +350,10 @@ def main() -> None:
             target=lambda: Target("fleet", [*UVICORN, "--lifespan", "off"], "/mcp/bench"),
             run_wrk=run_wrk, processes=processes,
         )  # fmt: skip
-        for process in processes:  # the records they left in the stream are all there
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+        _stop(processes)  # the records they left in the stream are all there now
         cpu_rows.update(cpu.drain_cost(env))
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+        _stop(processes)
         if redis is not None:  # after the servers, which write to it until they stop
             redis.terminate()
             redis.wait(timeout=10)
