@@ -1,6 +1,7 @@
 """Answer one JSON-RPC request on its ``Reply``, in either era.
 
-The work (dispatch, then the answer written to the reply) runs in a task of its own, so that:
+The work (dispatch, then the answer written to the reply) runs in a task of its own when its
+reply can be resumed (in the request's own task otherwise), so that:
 
 - a client's ``notifications/cancelled``, on any instance, stops exactly that task
   (``cancellation``): the request gets no answer, its stream ends or it gets a bodiless 204;
@@ -102,14 +103,20 @@ async def run(
     running after this many seconds has its reply detached, if it can be.
     """
     work = _Work(call, reply, before_answer)
+    if not reply.resumable:
+        # A reply that cannot be resumed is never detached: the work runs in this task (the
+        # client leaving cancels it, a cancellation names it): no task of its own to start
+        # and schedule, no watcher, no asyncio.wait.
+        task = asyncio.current_task()
+        work.entry = cancellation.register(key, task, until_done=False) if task else None
+        try:
+            await work()
+        finally:
+            if work.entry is not None:
+                work.entry.release()
+        return
     job = asyncio.ensure_future(work())
     work.entry = cancellation.register(key, job)
-    if not reply.resumable:
-        # A reply that cannot be resumed is never detached: the work is awaited alone (the
-        # client leaving cancels it through the await), with no watcher task and no
-        # asyncio.wait, which were a tenth of a stateless call's event-loop work.
-        await job
-        return
     detached = asyncio.ensure_future(reply.detached.wait())
     try:
         done, _ = await asyncio.wait(

@@ -90,8 +90,12 @@ def request_key(
     return (tenant_id, principal.fingerprint, session_id or "", ident)
 
 
-def register(key: Key | None, task: asyncio.Task[Any]) -> InFlight | None:
-    """Make ``task`` cancellable by notification until it ends (it leaves on its own)."""
+def register(
+    key: Key | None, task: asyncio.Task[Any], *, until_done: bool = True
+) -> InFlight | None:
+    """Make ``task`` cancellable by notification until it ends (it leaves on its own), or,
+    with ``until_done=False``, until the caller releases the entry (a task that goes on to
+    other work: the request's own)."""
     if key is None:
         return None
     _ensure_listener()
@@ -101,7 +105,8 @@ def register(key: Key | None, task: asyncio.Task[Any]) -> InFlight | None:
     entry = InFlight(key, task)
     _running.setdefault(key, set()).add(entry)
     _count["in_flight"] += 1
-    task.add_done_callback(lambda _task: _forget(entry))
+    if until_done:
+        task.add_done_callback(lambda _task: _forget(entry))
     if _early_cancel_pending(key):
         # Once the task has started: cancelled before its first step, it could not tell.
         asyncio.get_running_loop().call_soon(entry.cancel)
