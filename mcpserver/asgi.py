@@ -10,6 +10,7 @@ command is safe; under uvicorn they are inert.
 import asyncio
 import gc
 import os
+import re
 
 from django.core.asgi import get_asgi_application
 from django.db import connections
@@ -61,39 +62,36 @@ from mcpserver.observability import bridge, tracing  # noqa: E402
 bridge.start()
 tracing.configure()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from mcpserver import daphne_guard  # noqa: E402
 
 daphne_guard.install()
-
-from django.urls import re_path  # noqa: E402
 
 from mcpserver.pages import is_browser_visit  # noqa: E402
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402
 from mcpserver.protocol.guard import mcp_stack  # noqa: E402
 
 _mcp = mcp_stack(McpConsumer.as_asgi())
+# The one route outside Django's URLconf (the MCP endpoint; Django serves every other path).
+# Matched here rather than through a URLRouter of Django patterns: it is every MCP request's
+# first step, and one compiled expression is all it needs.
+_MCP_PATH = re.compile(r"/mcp/(?P<slug>[a-z0-9-]+)")
 
 
-async def mcp_endpoint(scope, receive, send):  # type: ignore[no-untyped-def]
-    """The MCP stack, except for a person opening the URL: Django explains the endpoint."""
-    if is_browser_visit(scope):
+async def http_router(scope, receive, send):  # type: ignore[no-untyped-def]
+    """``/mcp/<slug>`` to the MCP stack, except for a person opening the URL (Django explains
+    the endpoint); everything else to Django. ``root_path`` is honoured as Channels does."""
+    path, root = scope["path"], scope.get("root_path", "")
+    match = _MCP_PATH.fullmatch(path, len(root)) if path.startswith(root) else None
+    if match is None or is_browser_visit(scope):
         await django_application(scope, receive, send)
     else:
-        await _mcp(scope, receive, send)
+        route = {"args": (), "kwargs": {"slug": match["slug"]}}
+        await _mcp(dict(scope, url_route=route), receive, send)
 
 
-application = ProtocolTypeRouter(
-    {
-        "http": URLRouter(
-            [
-                re_path(r"^mcp/(?P<slug>[a-z0-9-]+)$", mcp_endpoint),
-                re_path(r"", django_application),  # type: ignore[arg-type]
-            ]
-        )
-    }
-)
+application = ProtocolTypeRouter({"http": http_router})
 
 # Everything imported so far lives as long as the process: move it out of the collector's
 # reach, so a full collection scans only what requests allocate (a full pass over Django's
