@@ -114,7 +114,10 @@ class RedisBackend:
         self._scripts: dict[str, AsyncScript] = {}
         self._digests: dict[str, str] = {}
         timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 0.5
-        self._batcher = TickBatcher(self, timeout=float(timeout))
+        self._batch_timeout = float(timeout)
+        # One lane per event loop for every batched command of this store (rate-limit checks,
+        # journal appends): what concurrent requests send shares one round trip.
+        self._batcher = TickBatcher(self)
 
     # -- invalidations ---------------------------------------------------------------------
     def start(self, *, on_invalidate: Invalidations) -> None:
@@ -141,6 +144,7 @@ class RedisBackend:
 
     async def aclose(self) -> None:
         """Closes this event loop's async connections (an event loop that is about to end)."""
+        await self._batcher.aclose()
         client = self._async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
@@ -204,9 +208,14 @@ class RedisBackend:
         if digest is None:
             digest = self._digests[source] = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324
         try:
-            return await self._batcher.execute("EVALSHA", digest, len(keys), *keys, *args)
+            return await self.batched("EVALSHA", digest, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
             return await self.ascript(source, keys=keys, args=args)  # loads it, for next time
+
+    async def batched(self, *command: Any, within: float | None = None) -> Any:
+        """One command, sent with the others this event loop issues meanwhile (``redis_batch``),
+        behind the breaker, answered within ``within`` seconds (default: the socket timeout)."""
+        return await self._batcher.execute(*command, within=within or self._batch_timeout)
 
     async def aread(self, name: bytes) -> tuple[bytes, float] | None:
         client = self.async_client()

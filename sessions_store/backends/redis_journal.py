@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import redis
 
 from sessions_store.backends.redis import RedisBackend
-from sessions_store.backends.redis_batch import TickBatcher
 
 GROUP = "drainers"
 FIELD = b"d"
@@ -34,7 +33,6 @@ class RedisStream:
         self.append_timeout = append_timeout
         self._group_ready = False
         self._blocking: redis.Redis | None = None
-        self._batcher = TickBatcher(backend, timeout=append_timeout)
 
     def _blocking_client(self, block_ms: int) -> redis.Redis:
         if self._blocking is None:
@@ -52,8 +50,10 @@ class RedisStream:
 
     async def aappend(self, envelope: bytes) -> None:
         """Append one entry; returns once Redis holds it. Appends made in the same event-loop
-        tick share one pipeline (``redis_batch``), bounded by the append timeout."""
-        await self._batcher.execute("XADD", self.name, "*", FIELD, envelope)
+        tick share one round trip (``redis_batch``), bounded by the append timeout."""
+        await self.backend.batched(
+            "XADD", self.name, "*", FIELD, envelope, within=self.append_timeout
+        )
 
     def append(self, envelope: bytes) -> None:
         with self.backend.guarded():

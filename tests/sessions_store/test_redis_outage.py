@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -154,3 +155,50 @@ def test_a_strict_write_says_it_was_not_stored(store: Store, private_redis: Redi
 
     wait_for(stored, timeout=10)
     assert store.get_json("session") == {"v": 1}
+
+
+def test_batched_commands_are_bounded_from_when_they_were_issued_and_the_lane_reconnects(
+    store: Store, private_redis: RedisServer
+) -> None:
+    """Commands issued while a batch hangs on a frozen Redis wait for it, but each caller is
+    answered (with an error) within its own timeout of issuing; once Redis is back, the same
+    event loop's next batch goes out on a fresh connection."""
+    import time
+
+    from sessions_store.backends.redis import RedisBackend
+    from sessions_store.errors import StoreUnavailable
+
+    backend = store.backend
+    assert isinstance(backend, RedisBackend)
+
+    async def timed(within: float) -> tuple[float, BaseException | None]:
+        started = time.monotonic()
+        try:
+            await backend.batched("ECHO", b"frozen", within=within)
+        except Exception as exc:  # noqa: BLE001 (what the caller saw is the point)
+            return time.monotonic() - started, exc
+        return time.monotonic() - started, None
+
+    async def run() -> tuple[list[tuple[float, BaseException | None]], Any]:
+        assert await backend.batched("PING") == b"PONG"  # the lane's connection is open
+        private_redis.freeze()
+        try:
+            first = [asyncio.ensure_future(timed(0.4)) for _ in range(5)]
+            await asyncio.sleep(0.2)  # the first batch is on the wire, unanswered
+            later = [asyncio.ensure_future(timed(0.4)) for _ in range(5)]
+            waits = await asyncio.gather(*first, *later)
+        finally:
+            private_redis.thaw()
+        for _ in range(100):  # a check once the cooldown is over sends the probe, which
+            try:  # finds Redis again
+                backend.breaker.check()
+                break
+            except StoreUnavailable:
+                await asyncio.sleep(0.1)
+        # A connection kept from before would answer with a reply meant for a frozen caller.
+        return waits, await backend.batched("ECHO", b"after")
+
+    waits, after = asyncio.run(run())
+    assert all(error is not None for _wait, error in waits)
+    assert max(wait for wait, _error in waits) < 0.4 + 0.15, waits
+    assert after == b"after"
