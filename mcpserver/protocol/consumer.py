@@ -121,5 +121,6 @@ class McpConsumer(AsyncHttpConsumer):
 
     async def handle(self, body: bytes) -> None:
         self._request_task = asyncio.current_task()
-        exchange = Exchange(self.scope, self.send, on_stream=self.watch_disconnect)
+        # base_send: the consumer's send only forwards to it, one more await per message.
+        exchange = Exchange(self.scope, self.base_send, on_stream=self.watch_disconnect)
         await endpoint.handle(exchange, self.scope.get("method", ""), body)
