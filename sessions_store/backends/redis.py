@@ -218,12 +218,10 @@ class RedisBackend:
         return await self._batcher.execute(*command, within=within or self._batch_timeout)
 
     async def aread(self, name: bytes) -> tuple[bytes, float] | None:
-        client = self.async_client()
-        with self.guarded():
-            async with client.pipeline(transaction=False) as pipe:
-                pipe.get(name)
-                pipe.pttl(name)
-                value, pttl = await pipe.execute()
+        # Side by side in this loop's next batch: with other requests' reads and appends.
+        value, pttl = await self._batcher.execute_many(
+            ("GET", name), ("PTTL", name), within=self._batch_timeout
+        )
         if value is None or pttl == -2:
             return None
         return value, (pttl / 1000 if pttl > 0 else self.process_cache_cap)

@@ -68,15 +68,44 @@ class TickBatcher:
     async def execute(self, *command: Any, within: float) -> Any:
         """Send ``command`` in this loop's next batch: its reply, or what it raised, in at most
         ``within`` seconds from now."""
+        (future,) = self._enqueue((command,), within)
+        return await future
+
+    async def execute_many(self, *commands: tuple[Any, ...], within: float) -> list[Any]:
+        """Several commands, side by side in the same batch: their replies in order, or the
+        first error among them once all were answered."""
+        futures = self._enqueue(commands, within)
+        errors: list[Exception] = []
+        try:
+            for future in futures:
+                try:
+                    await future
+                except Exception as exc:  # noqa: BLE001 (raised below, once all are settled)
+                    errors.append(exc)
+        except asyncio.CancelledError:
+            for future in futures:
+                future.cancel()
+            raise
+        if errors:
+            raise errors[0]
+        return [future.result() for future in futures]
+
+    def _enqueue(
+        self, commands: tuple[tuple[Any, ...], ...], within: float
+    ) -> list[asyncio.Future[Any]]:
         loop = asyncio.get_running_loop()
         lane = self._lane(loop)
-        future: asyncio.Future[Any] = loop.create_future()
-        lane.pending.append((command, future, loop.time() + within))
+        due = loop.time() + within
+        futures: list[asyncio.Future[Any]] = []
+        for command in commands:
+            future: asyncio.Future[Any] = loop.create_future()
+            lane.pending.append((command, future, due))
+            futures.append(future)
         if lane.writer is None:
             # Its first step runs after every callback already scheduled: the requests that
             # reach their command in this same tick join the first batch.
             lane.writer = loop.create_task(self._write(lane))
-        return await future
+        return futures
 
     async def aclose(self) -> None:
         """Drop this event loop's lane and its connection (a loop about to end)."""
