@@ -1,6 +1,7 @@
 """A 2025-11-25 session lives in the shared store, not in the instance that created it: it
 continues on the others; a stream broken by SIGKILL resumes on another instance from its
-Last-Event-ID with no event lost or repeated; an elicitation sent on one instance's stream is
+Last-Event-ID with no event lost or repeated, and one its client closed goes on and resumes the
+same way; an elicitation sent on one instance's stream is
 answered by a POST that nginx hands to another."""
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def test_a_stream_cut_by_sigkill_resumes_on_another_instance(healthy: Fleet) -> 
         with http.stream("POST", fleet.url, json=call, headers=session) as stream:
             assert stream.status_code == 200
             upstream = stream.headers["x-upstream"]
-            # next(), not a loop left with break: closing the iterator would close the stream,
-            # and the server ends a call whose client has gone.
+            # next(), not a loop left with break: closing the iterator would close the stream
+            # (a client leaving, the next test), not the instance dying under it.
             events = sse_events(stream.iter_lines())
             seen = [next(events) for _ in range(3)]
             # The tool goes on for a while: events the client never reads pile up in
@@ -77,6 +78,50 @@ def test_a_stream_cut_by_sigkill_resumes_on_another_instance(healthy: Fleet) -> 
     assert steps and steps == list(range(4, 4 + len(steps))), steps
     assert len(steps) >= 3  # the 0.4 s the client did not read
     assert not {e.id for e in resumed} & {e.id for e in seen}
+
+
+def test_a_client_closing_its_stream_leaves_the_call_running_and_resumable(
+    healthy: Fleet,
+) -> None:
+    """2025-11-25: a disconnection is not a cancellation. The client closes its socket after
+    three events (nginx closes the instance's); the tool counts on, and GET with the last
+    event id, on whichever instance nginx picks, gets every later event and the answer."""
+    fleet, key = healthy, healthy.credentials["pair"].raw
+    call = {
+        "jsonrpc": "2.0",
+        "id": 8,
+        "method": "tools/call",
+        "params": {
+            "name": "count_slowly",
+            "arguments": {"steps": 10, "interval": 0.1},
+            "_meta": {"progressToken": "left"},
+        },
+    }
+    with httpx2.Client(timeout=httpx2.Timeout(10, read=2)) as http:
+        session = open_session(http, fleet.url, key)
+        with http.stream("POST", fleet.url, json=call, headers=session) as stream:
+            assert stream.status_code == 200
+            events = sse_events(stream.iter_lines())
+            seen = [next(events) for _ in range(3)]
+        # Closed: the connection is gone. The tool needs about 0.7 s more.
+        time.sleep(1.5)
+        resumed: list[Event] = []
+        get = {**session, "Last-Event-ID": seen[-1].id, "Accept": "text/event-stream"}
+        with http.stream("GET", fleet.url, headers=get) as replay:
+            assert replay.status_code == 200
+            try:
+                for event in sse_events(replay.iter_lines()):
+                    resumed.append(event)
+                    if event.data.get("id") == 8:
+                        break
+            except httpx2.ReadTimeout:
+                pass
+    assert [_progress(e) for e in seen] == [1, 2, 3]
+    assert resumed, "nothing after the last event read: the call ended with its client"
+    answer = resumed[-1].data
+    assert answer.get("id") == 8, resumed
+    assert answer["result"]["structuredContent"] == {"steps": 10}
+    assert [_progress(e) for e in resumed[:-1]] == list(range(4, 11))
 
 
 def _elicit(fleet: Fleet, http: httpx2.Client, session: dict[str, str]) -> tuple[Any, str, str]:
