@@ -1,8 +1,8 @@
 """A 2025-11-25 session lives in the shared store, not in the instance that created it: it
 continues on the others; a stream broken by SIGKILL resumes on another instance from its
 Last-Event-ID with no event lost or repeated, and one its client closed goes on and resumes the
-same way; an elicitation sent on one instance's stream is
-answered by a POST that nginx hands to another."""
+same way; an elicitation sent on one instance's stream is answered by a POST that nginx hands
+to another."""
 
 from __future__ import annotations
 
