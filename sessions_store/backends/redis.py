@@ -28,7 +28,7 @@ from sessions_store.backends.base import (
     NAME_SIZE,
     Invalidations,
 )
-from sessions_store.backends.redis_batch import TickBatcher
+from sessions_store.backends.redis_batch import RoundTripBatcher
 from sessions_store.backends.redis_listener import CHANNEL, Listener, encode, new_origin
 from sessions_store.breaker import Breaker
 
@@ -117,7 +117,7 @@ class RedisBackend:
         self._batch_timeout = float(timeout)
         # One lane per event loop for every batched command of this store (rate-limit checks,
         # journal appends): what concurrent requests send shares one round trip.
-        self._batcher = TickBatcher(self)
+        self._batcher = RoundTripBatcher(self)
 
     # -- invalidations ---------------------------------------------------------------------
     def start(self, *, on_invalidate: Invalidations) -> None:

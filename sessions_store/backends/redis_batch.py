@@ -58,7 +58,7 @@ class _Lane:
         return self.connection
 
 
-class TickBatcher:
+class RoundTripBatcher:
     def __init__(self, backend: RedisBackend) -> None:
         self.backend = backend
         self._lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Lane] = (

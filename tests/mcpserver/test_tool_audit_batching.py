@@ -1,5 +1,5 @@
 """Group commit of the audit appends: calls that submit their records in the same event-loop
-tick share one Redis pipeline, and each is answered only once its own record is in the
+tick share one Redis round trip, and each is answered only once its own record is in the
 stream; a batch that fails sends exactly its own records to the in-process queue."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _stored_tools(client: redis.Redis, stream: bytes) -> list[str]:
     return tools
 
 
-def test_calls_in_one_tick_share_a_pipeline_and_each_waits_for_its_own_record(
+def test_calls_in_one_tick_share_a_round_trip_and_each_waits_for_its_own_record(
     tenant: Any,
     use_redis_store: str,  # noqa: F811
 ) -> None:
