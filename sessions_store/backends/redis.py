@@ -115,8 +115,8 @@ class RedisBackend:
         self._digests: dict[str, str] = {}
         timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 0.5
         self._batch_timeout = float(timeout)
-        # One lane per event loop for every batched command of this store (rate-limit checks,
-        # journal appends): what concurrent requests send shares one round trip.
+        # One lane per event loop for every batched command of this store (entry reads,
+        # rate-limit checks, journal appends): what concurrent requests send shares a round trip.
         self._batcher = RoundTripBatcher(self)
 
     # -- invalidations ---------------------------------------------------------------------

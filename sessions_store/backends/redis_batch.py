@@ -44,14 +44,14 @@ _Pending = list[tuple[tuple[Any, ...], "asyncio.Future[Any]", float]]
 
 @dataclass(eq=False)
 class _Lane:
-    client: Redis  # the loop's client, whose server and settings the connection copies
     pending: _Pending = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
     connection: AbstractConnection | None = None
 
-    def connect(self) -> AbstractConnection:
+    def connect(self, client: Redis) -> AbstractConnection:
+        """The lane's connection, made once like ``client``'s (its server and settings)."""
         if self.connection is None:
-            pool = self.client.connection_pool
+            pool = client.connection_pool
             # No socket timeout of its own: every round trip runs under its batch's deadline.
             kwargs = {**pool.connection_kwargs, "socket_timeout": None}
             self.connection = pool.connection_class(**kwargs)
@@ -94,7 +94,9 @@ class RoundTripBatcher:
         self, commands: tuple[tuple[Any, ...], ...], within: float
     ) -> list[asyncio.Future[Any]]:
         loop = asyncio.get_running_loop()
-        lane = self._lane(loop)
+        lane = self._lanes.get(loop)
+        if lane is None:
+            lane = self._lanes[loop] = _Lane()
         due = loop.time() + within
         futures: list[asyncio.Future[Any]] = []
         for command in commands:
@@ -112,13 +114,6 @@ class RoundTripBatcher:
         lane = self._lanes.pop(asyncio.get_running_loop(), None)
         if lane is not None and lane.connection is not None:
             await lane.connection.disconnect()
-
-    def _lane(self, loop: asyncio.AbstractEventLoop) -> _Lane:
-        client = self.backend.async_client()
-        lane = self._lanes.get(loop)
-        if lane is None or lane.client is not client:  # the loop's client was closed since
-            lane = self._lanes[loop] = _Lane(client)
-        return lane
 
     async def _write(self, lane: _Lane) -> None:
         try:
@@ -163,7 +158,7 @@ class RoundTripBatcher:
     async def _send(self, lane: _Lane, commands: list[tuple[Any, ...]], due: float) -> list[Any]:
         packed = b"".join([hiredis.pack_command(command) for command in commands])
         with self.backend.guarded():
-            connection = lane.connect()
+            connection = lane.connection or lane.connect(self.backend.async_client())
             try:
                 # TimeoutError is an OSError: a slow Redis opens the breaker like a dead one.
                 async with asyncio.timeout_at(due):

@@ -35,18 +35,23 @@ def _progress(event: Event) -> int:
     return int(event.data["params"]["progress"])
 
 
-def test_a_stream_cut_by_sigkill_resumes_on_another_instance(healthy: Fleet) -> None:
-    fleet, key = healthy, healthy.credentials["pair"].raw
-    call = {
+def _count_slowly(ident: int, *, steps: int, token: str) -> dict[str, Any]:
+    """A ``tools/call`` of the fleet's slow counter: one progress event every 0.1 s."""
+    return {
         "jsonrpc": "2.0",
-        "id": 7,
+        "id": ident,
         "method": "tools/call",
         "params": {
             "name": "count_slowly",
-            "arguments": {"steps": 30, "interval": 0.1},
-            "_meta": {"progressToken": "count"},
+            "arguments": {"steps": steps, "interval": 0.1},
+            "_meta": {"progressToken": token},
         },
     }
+
+
+def test_a_stream_cut_by_sigkill_resumes_on_another_instance(healthy: Fleet) -> None:
+    fleet, key = healthy, healthy.credentials["pair"].raw
+    call = _count_slowly(7, steps=30, token="count")
     with httpx2.Client(timeout=httpx2.Timeout(10, read=2)) as http:
         session = open_session(http, fleet.url, key)
         with http.stream("POST", fleet.url, json=call, headers=session) as stream:
@@ -87,16 +92,7 @@ def test_a_client_closing_its_stream_leaves_the_call_running_and_resumable(
     three events (nginx closes the instance's); the tool counts on, and GET with the last
     event id, on whichever instance nginx picks, gets every later event and the answer."""
     fleet, key = healthy, healthy.credentials["pair"].raw
-    call = {
-        "jsonrpc": "2.0",
-        "id": 8,
-        "method": "tools/call",
-        "params": {
-            "name": "count_slowly",
-            "arguments": {"steps": 10, "interval": 0.1},
-            "_meta": {"progressToken": "left"},
-        },
-    }
+    call = _count_slowly(8, steps=10, token="left")
     with httpx2.Client(timeout=httpx2.Timeout(10, read=2)) as http:
         session = open_session(http, fleet.url, key)
         with http.stream("POST", fleet.url, json=call, headers=session) as stream:
