@@ -68,6 +68,7 @@ from mcpserver import daphne_guard  # noqa: E402
 
 daphne_guard.install()
 
+from mcpserver.context import HEADERS_KEY, decode_headers  # noqa: E402
 from mcpserver.pages import is_browser_visit  # noqa: E402
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402
 from mcpserver.protocol.guard import mcp_stack  # noqa: E402
@@ -84,11 +85,17 @@ async def http_router(scope, receive, send):  # type: ignore[no-untyped-def]
     the endpoint); everything else to Django. ``root_path`` is honoured as Channels does."""
     path, root = scope["path"], scope.get("root_path", "")
     match = _MCP_PATH.fullmatch(path, len(root)) if path.startswith(root) else None
-    if match is None or is_browser_visit(scope):
+    if match is None:
+        await django_application(scope, receive, send)
+        return
+    # The MCP stack's own scope, with the headers every layer of it reads decoded once.
+    route = {"args": (), "kwargs": {"slug": match["slug"]}}
+    scope = dict(scope, url_route=route)
+    scope[HEADERS_KEY] = decode_headers(scope.get("headers"))
+    if is_browser_visit(scope):
         await django_application(scope, receive, send)
     else:
-        route = {"args": (), "kwargs": {"slug": match["slug"]}}
-        await _mcp(dict(scope, url_route=route), receive, send)
+        await _mcp(scope, receive, send)
 
 
 application = ProtocolTypeRouter({"http": http_router})

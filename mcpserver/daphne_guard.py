@@ -48,7 +48,8 @@ from mcpserver.logging import redact_target
 logger = logging.getLogger("mcpserver.daphne")
 
 # The versions whose internals (HTTPChannel._handlingRequest/_path, the transfer decoders
-# calling Request.handleContentChunk, daphne.server.HTTPFactory) this was checked against.
+# calling Request.handleContentChunk, Request._parsePOSTFormSubmission,
+# daphne.server.HTTPFactory) this was checked against.
 TESTED_DAPHNE = ("4.",)
 TESTED_TWISTED = ("24.", "25.", "26.")
 
@@ -87,6 +88,13 @@ def _answer_and_close(channel: Any, status: bytes, content_type: bytes, body: by
 
 class GuardedRequest(WebRequest):
     """Daphne's request, refusing an oversized body before it is read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The application reads every body itself (ASGI): twisted's parse of a POST's form
+        # arguments, which runs the email package over each request's Content-Type, would
+        # only be thrown away (the option twisted's Site(parsePOSTFormSubmission=False) sets).
+        self._parsePOSTFormSubmission = False
 
     def gotLength(self, length: int | None) -> None:
         super().gotLength(length)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from mcpserver import health
 from mcpserver.conf import mcp_settings
+from mcpserver.context import request_headers
 from mcpserver.handlers import wants_html
 from tenants.auth import outage
 from tenants.models import Tenant
@@ -41,10 +42,10 @@ def is_browser_visit(scope: dict[str, Any]) -> bool:
     and carries nothing an MCP client sends (a credential, a session, a stream to resume)."""
     if scope.get("method") != "GET":
         return False
-    headers = dict(scope.get("headers") or [])
-    if any(name in headers for name in (b"authorization", b"mcp-session-id", b"last-event-id")):
+    headers = request_headers(scope)
+    if any(name in headers for name in ("authorization", "mcp-session-id", "last-event-id")):
         return False
-    return headers.get(b"accept", b"").lstrip().startswith(b"text/html")
+    return headers.get("accept", "").lstrip().startswith("text/html")
 
 
 @require_GET

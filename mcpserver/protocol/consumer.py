@@ -22,6 +22,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 
 from mcpserver.conf import mcp_settings
+from mcpserver.context import request_headers
 from mcpserver.errors import InternalError, PayloadTooLarge
 from mcpserver.protocol import endpoint
 from mcpserver.protocol.http import Exchange, send_error
@@ -60,11 +61,9 @@ class McpConsumer(AsyncHttpConsumer):
 
     async def http_request(self, message: dict[str, Any]) -> None:
         if not self.body and self._size == 0:
-            for name, value in self.scope.get("headers") or ():
-                if name == b"content-length":
-                    if value.isdigit() and int(value) > max_body():
-                        await self._refuse()
-                    break
+            length = request_headers(self.scope).get("content-length", "")
+            if length.isdigit() and int(length) > max_body():
+                await self._refuse()
         chunk = message.get("body", b"")
         self._size += len(chunk)
         if self._size > max_body():

@@ -18,8 +18,12 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from mcpserver.conf import mcp_settings
-from mcpserver.context import is_loopback_host, request_id_from_header, request_id_var
-from mcpserver.context import scope_header as header
+from mcpserver.context import (
+    is_loopback_host,
+    request_headers,
+    request_id_from_header,
+    request_id_var,
+)
 from mcpserver.errors import HostNotAllowed, HttpRefusal, OriginNotAllowed
 from mcpserver.process import process_state
 from mcpserver.protocol.http import Send, send_error, send_response
@@ -102,7 +106,7 @@ class TransportGuard:
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
             return
-        request_id = request_id_from_header(header(scope, b"x-request-id"))
+        request_id = request_id_from_header(request_headers(scope).get("x-request-id"))
         token = request_id_var.set(request_id)
         try:
             send = _adding_headers(send, [(b"x-request-id", request_id.encode("ascii"))])
@@ -111,16 +115,17 @@ class TransportGuard:
             request_id_var.reset(token)
 
     async def _guarded(self, scope: Scope, receive: Any, send: Send) -> None:
-        if not host_allowed(header(scope, b"host")):
+        headers = request_headers(scope)
+        if not host_allowed(headers.get("host")):
             await send_error(send, HostNotAllowed())
             return
-        origin = header(scope, b"origin")
+        origin = headers.get("origin")
         if origin is not None:
             if not origin_allowed(origin):
                 await send_error(send, OriginNotAllowed())
                 return
             send = _adding_headers(send, _cors_headers(origin))
-            if scope.get("method") == "OPTIONS" and header(scope, b"access-control-request-method"):
+            if scope.get("method") == "OPTIONS" and "access-control-request-method" in headers:
                 await send_response(send, 204, b"", _PREFLIGHT_HEADERS)  # carries no credential
                 return
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from mcpserver.context import request_headers
 from mcpserver.eras import Era
 from mcpserver.errors import Headers
 from mcpserver.observability.requests import Observed
@@ -26,23 +27,6 @@ SSE_HEADERS: Headers = [
     (b"x-accel-buffering", b"no"),
 ]
 JSON_HEADERS: Headers = [(b"content-type", b"application/json")]
-
-# The headers the protocol reads (ASGI names are lowercase), besides the custom Mcp-Param-*
-# ones (mcpserver.protocol.custom_headers).
-PROTOCOL_HEADERS = frozenset(
-    {
-        b"accept",
-        b"content-type",
-        b"mcp-protocol-version",
-        b"mcp-method",
-        b"mcp-name",
-        b"mcp-session-id",
-        b"last-event-id",
-        # W3C trace context, continued when tracing is on (mcpserver.observability.tracing).
-        b"traceparent",
-        b"tracestate",
-    }
-)
 
 
 async def send_response(
@@ -93,11 +77,8 @@ class Exchange:
         # Called when a response turns into a stream that stays open (SSE), with what to ask
         # if the client leaves: whether the request goes on without it (None: it does not).
         self.on_stream = on_stream or _unwatched
-        self.headers: dict[str, str] = {
-            key.decode(): value.decode("latin-1")
-            for key, value in scope.get("headers") or ()
-            if key in PROTOCOL_HEADERS or key.startswith(b"mcp-param-")
-        }
+        # Decoded once for the whole stack (names lowercase): never logged or audited whole.
+        self.headers: dict[str, str] = request_headers(scope)
         self.principal: Principal = scope["principal"]
         self.tenant: TenantView = scope["tenant"]
         self.tenant_id: int = self.tenant.id

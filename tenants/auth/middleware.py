@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
-from mcpserver.context import principal_var, scope_header, tenant_var
+from mcpserver.context import principal_var, request_headers, tenant_var
 from mcpserver.errors import AuthFailure, InvalidCredentialRequest, TenantNotFound
 from mcpserver.observability import tracing
 from tenants.auth import auditing, tenantcache
@@ -60,9 +60,8 @@ class McpAuthMiddleware:
     async def _authenticated(self, scope: Scope, receive: Any, send: Any, config: Any) -> None:
         tenant = config.tenant
         client = scope.get("client") or (None, None)
-        ip = trusted_client_ip(
-            peer=client[0], forwarded_for=scope_header(scope, b"x-forwarded-for")
-        )
+        headers = request_headers(scope)
+        ip = trusted_client_ip(peer=client[0], forwarded_for=headers.get("x-forwarded-for"))
         started = tracing.now_ns() if tracing.enabled() else 0
         try:
             if _credential_in_query(scope.get("query_string", b"")):
@@ -72,9 +71,7 @@ class McpAuthMiddleware:
                 )
                 auditing.failure(tenant=tenant, client_ip=ip, failure=refused)
                 raise refused
-            principal = await authenticate(
-                config, scope_header(scope, b"authorization"), client_ip=ip
-            )
+            principal = await authenticate(config, headers.get("authorization"), client_ip=ip)
         except AuthFailure as failure:
             if started:
                 tracing.record_failed_authentication(_trace_headers(scope), started, failure.error)
@@ -99,8 +96,5 @@ def principal_name(principal: Principal) -> str:
 
 
 def _trace_headers(scope: Scope) -> dict[str, str]:
-    return {
-        name: value
-        for name in ("traceparent", "tracestate")
-        if (value := scope_header(scope, name.encode())) is not None
-    }
+    headers = request_headers(scope)
+    return {name: headers[name] for name in ("traceparent", "tracestate") if name in headers}
