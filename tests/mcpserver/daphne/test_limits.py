@@ -66,6 +66,20 @@ def test_a_body_under_the_limit_is_served(documented, prepared) -> None:
     assert json.loads(answer)["id"] == "big"
 
 
+def test_a_form_body_reaches_the_application_unparsed(documented, prepared) -> None:
+    # Twisted parses a POST's form arguments itself unless told not to, and answers a broken
+    # multipart body with its own bare 400 before the application sees the request.
+    _env, key = prepared
+    body = b"not a multipart body"
+    head = mcp_head(documented, key, "tools/list", f"Content-Length: {len(body)}")
+    head = head.replace(b"application/json", b"multipart/form-data; boundary=x", 1)
+    with connect(documented) as sock:
+        sock.sendall(head + body)
+        status, answer = read_response(sock)
+    assert status == 415, answer
+    assert json.loads(answer)["error"]["message"].startswith("Unsupported media type")
+
+
 # --- Slow and idle connections ----------------------------------------------------------------
 
 
