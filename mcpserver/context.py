@@ -62,7 +62,7 @@ def request_headers(scope: Mapping[str, Any]) -> dict[str, str]:
         headers = decode_headers(scope.get("headers"))
         if isinstance(scope, dict):
             scope[HEADERS_KEY] = headers
-    return headers  # type: ignore[no-any-return]
+    return headers
 
 
 def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
