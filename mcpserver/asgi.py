@@ -68,7 +68,6 @@ from mcpserver import daphne_guard  # noqa: E402
 
 daphne_guard.install()
 
-from mcpserver.context import HEADERS_KEY, decode_headers  # noqa: E402
 from mcpserver.pages import is_browser_visit  # noqa: E402
 from mcpserver.protocol.consumer import McpConsumer  # noqa: E402
 from mcpserver.protocol.guard import mcp_stack  # noqa: E402
@@ -88,10 +87,8 @@ async def http_router(scope, receive, send):  # type: ignore[no-untyped-def]
     if match is None:
         await django_application(scope, receive, send)
         return
-    # The MCP stack's own scope, with the headers every layer of it reads decoded once.
-    route = {"args": (), "kwargs": {"slug": match["slug"]}}
-    scope = dict(scope, url_route=route)
-    scope[HEADERS_KEY] = decode_headers(scope.get("headers"))
+    # The MCP stack's own scope: the headers its layers read are decoded once, into it.
+    scope = dict(scope, url_route={"args": (), "kwargs": {"slug": match["slug"]}})
     if is_browser_visit(scope):
         await django_application(scope, receive, send)
     else:

@@ -41,33 +41,23 @@ def request_id_from_header(value: str | None) -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
-# Where an MCP request's headers are kept once decoded (the router puts them in its scope).
-HEADERS_KEY = "mcp.headers"
-
-
-def decode_headers(raw: Any) -> dict[str, str]:
-    """ASGI headers (lowercase bytes) as a dict of latin-1 text; of a repeated name, the first."""
-    headers: dict[str, str] = {}
-    for key, value in raw or ():
-        name = key.decode("latin-1")
-        if name not in headers:
-            headers[name] = bytes(value).decode("latin-1")
-    return headers
+# Where a request's headers are kept once decoded, in the scope the MCP stack passes down.
+_HEADERS_KEY = "mcp.headers"
 
 
 def request_headers(scope: Mapping[str, Any]) -> dict[str, str]:
-    """The request's headers, decoded once: every layer of the MCP stack reads them here."""
-    headers = scope.get(HEADERS_KEY)
+    """The request's headers as latin-1 text (names lowercase; of a repeated name, the first),
+    decoded by the first layer that asks and kept in its scope for every layer after it."""
+    headers: dict[str, str] | None = scope.get(_HEADERS_KEY)
     if headers is None:
-        headers = decode_headers(scope.get("headers"))
+        headers = {}
+        for key, value in scope.get("headers") or ():
+            name = key.decode("latin-1")
+            if name not in headers:
+                headers[name] = bytes(value).decode("latin-1")
         if isinstance(scope, dict):
-            scope[HEADERS_KEY] = headers
+            scope[_HEADERS_KEY] = headers
     return headers
-
-
-def scope_header(scope: Mapping[str, Any], name: bytes) -> str | None:
-    """One header of an ASGI scope (names are lowercase bytes), decoded as latin-1."""
-    return request_headers(scope).get(name.decode("latin-1"))
 
 
 def is_loopback_host(host: str) -> bool:
