@@ -1,8 +1,11 @@
-"""Server CPU time per 1,000 requests: one instance against three behind nginx (round robin),
-every server process pinned to core 0 and wrk to core 1, as in the rest of ``make bench``.
+"""Server CPU time per 1,000 requests: one instance behind nginx against three behind nginx
+(round robin), every server pinned to core 0 and nginx to core 1 beside wrk, Redis and the
+database, as the rest of ``make bench`` places what would run on machines of its own (a
+balancer on the servers' core would take turns with them and blur what is measured).
 
-CPU time is read from ``/proc/<pid>/stat`` (user + system) before and after one wrk run; the
-ratio of the two figures is the cost of spreading the same load over more processes.
+CPU time is read from ``/proc/<pid>/stat`` (user + system) before and after each wrk run; the
+two layouts take turns, round by round, and the ratio of their medians is the cost of
+spreading the same load over more processes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,49 +50,71 @@ def _measured(pids: list[int], run: Callable[[], dict[str, float]]) -> tuple[flo
     return spent * 1e6 / max(result["requests"], 1.0), result["rps"]  # ms per 1,000
 
 
+def _balancer(work: Path, ports: list[int]) -> tuple[Any, list[int]]:
+    from tests.fleet.harness import Nginx
+
+    nginx = Nginx(Path(tempfile.mkdtemp(dir=work)), ports)
+    nginx.start()
+    if nginx.process is None:
+        raise SystemExit("nginx did not start")
+    pids = [nginx.process.pid, *_children(nginx.process.pid)]
+    for each in pids:
+        os.sched_setaffinity(each, {1})
+    return nginx, pids
+
+
 def per_thousand(
     *,
     env: dict[str, str],
     work: Path,
     script: Path,
-    single: tuple[int, int],
     seconds: int,
     connections: int,
+    rounds: int,
     start: Callable[[Any, dict[str, str]], Any],
     target: Callable[[], Any],
     run_wrk: Callable[..., dict[str, float]],
     processes: list[Any],
 ) -> dict[str, float]:
-    """{"one": ms, "three": ms, "nginx": ms, "one_rps": .., "three_rps": ..} per 1,000."""
-    from tests.fleet.harness import Nginx
+    """{"one": ms, "three": ms, "nginx_one": ms, "nginx_three": ms, "one_rps": ..,
+    "three_rps": ..} per 1,000, medians of ``rounds`` interleaved rounds.
 
-    port, pid = single
-    one, one_rps = _measured(
-        [pid], lambda: run_wrk(f"http://127.0.0.1:{port}/mcp/bench", script, seconds, connections)
-    )
-    fleet = [target() for _ in range(3)]
-    for instance in fleet:
+    Like is compared with like: the one instance is behind an nginx of its own, configured and
+    placed as the three's, so both figures carry the same proxy (its upstream connections, its
+    headers); what differs is only the number of instances sharing the load.
+    """
+    single, *fleet = [target() for _ in range(4)]  # all four fresh, started alike
+    for instance in (single, *fleet):
         processes.append(start(instance, env))
-    nginx = Nginx(Path(tempfile.mkdtemp(dir=work)), [t.port for t in fleet])
-    nginx.start()
-    if nginx.process is None:
-        raise SystemExit("nginx did not start")
-    nginx_pids = [nginx.process.pid, *_children(nginx.process.pid)]
-    for each in nginx_pids:
-        os.sched_setaffinity(each, {0})
-    url = f"http://127.0.0.1:{nginx.port}/mcp/bench"
+    alone, alone_pids = _balancer(work, [single.port])
+    spread, spread_pids = _balancer(work, [t.port for t in fleet])
+    layouts = {
+        "one": (f"http://127.0.0.1:{alone.port}/mcp/bench", [single.pid], alone_pids),
+        "three": (f"http://127.0.0.1:{spread.port}/mcp/bench", [t.pid for t in fleet], spread_pids),
+    }
+    figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in layouts}
     try:
-        run_wrk(url, script, 1, connections)  # warm up every instance
-        before_nginx = sum(cpu_seconds(p) for p in nginx_pids)
-        three, three_rps = _measured(
-            [t.pid for t in fleet], lambda: run_wrk(url, script, seconds, connections)
-        )
-        requests = three_rps * seconds
-        nginx_ms = (sum(cpu_seconds(p) for p in nginx_pids) - before_nginx) * 1e6 / requests
+        for url, _servers, _proxy in layouts.values():
+            run_wrk(url, script, 1, connections)  # warm up every instance and upstream pool
+        for _ in range(rounds):
+            for name, (url, servers, proxy) in layouts.items():
+
+                def load(url: str = url) -> dict[str, float]:
+                    return run_wrk(url, script, seconds, connections)
+
+                before = sum(cpu_seconds(p) for p in proxy)
+                ms, rps = _measured(servers, load)
+                proxy_ms = (sum(cpu_seconds(p) for p in proxy) - before) * 1e6 / (rps * seconds)
+                figures[name].append((ms, rps, proxy_ms))
     finally:
-        nginx.stop()
-    return {"one": one, "three": three, "nginx": nginx_ms, "one_rps": one_rps,
-            "three_rps": three_rps}  # fmt: skip
+        alone.stop()
+        spread.stop()
+    result: dict[str, float] = {}
+    for name, runs in figures.items():
+        result[name] = statistics.median(ms for ms, _rps, _proxy in runs)
+        result[f"{name}_rps"] = statistics.median(rps for _ms, rps, _proxy in runs)
+        result[f"nginx_{name}"] = statistics.median(proxy for _ms, _rps, proxy in runs)
+    return result
 
 
 def _drain_once(env: dict[str, str]) -> tuple[float, int]:

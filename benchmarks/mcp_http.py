@@ -15,9 +15,9 @@ the official SDK's high-level server (formerly FastMCP) under uvicorn with httpt
 h11; the by-hand ``whoami`` beside the decorated one. ``wrk`` runs on the other core; rows are
 interleaved round by round and medians printed with each server's own CPU time per request,
 then each ratio beside its target, p99 at 8 connections, JWKS fetches during the timed rounds,
-and server CPU time per 1,000 requests with one instance and with three behind nginx
-(``benchmarks/cpu.py``). Needs ``wrk``, ``taskset``, nginx for the last figure, and two cores;
-every figure is noisy on a shared machine: quote the ratios.
+and server CPU time per 1,000 requests with one instance and with three, each layout behind
+nginx, interleaved (``benchmarks/cpu.py``). Needs ``wrk``, ``taskset``, nginx for the last
+figure, and two cores; every figure is noisy on a shared machine: quote the ratios.
 """
 
 from __future__ import annotations
@@ -345,8 +345,8 @@ def main() -> None:
         jwks = idp.jwks_hits - jwks_before
         one = by_name["uvicorn this server"]
         cpu_rows = cpu.per_thousand(
-            env=env, work=work, script=scripts[one.name], single=(one.port, one.pid),
-            seconds=args.seconds, connections=args.connections, start=start,
+            env=env, work=work, script=scripts[one.name], seconds=args.seconds,
+            connections=args.connections, rounds=args.rounds, start=start,
             target=lambda: Target("fleet", [*UVICORN, "--lifespan", "off"], "/mcp/bench"),
             run_wrk=run_wrk, processes=processes,
         )  # fmt: skip

@@ -77,9 +77,10 @@ def print_report(
     if cpu:
         ratio = cpu["three"] / cpu["one"]
         print(
-            f"server CPU per 1,000 requests: one instance {cpu['one']:.0f} ms "
-            f"({cpu['one_rps']:.0f} req/s), three behind nginx {cpu['three']:.0f} ms "
-            f"({cpu['three_rps']:.0f} req/s; nginx itself {cpu['nginx']:.0f} ms)"
+            f"server CPU per 1,000 requests behind nginx: one instance {cpu['one']:.0f} ms "
+            f"({cpu['one_rps']:.0f} req/s; nginx itself {cpu['nginx_one']:.0f} ms), three "
+            f"{cpu['three']:.0f} ms ({cpu['three_rps']:.0f} req/s; "
+            f"nginx {cpu['nginx_three']:.0f} ms)"
         )
         print(f"three / one = {ratio:.2f} {_verdict(ratio, 1.1, at_most=True)}")
     if cpu.get("drained"):
