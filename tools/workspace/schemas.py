@@ -88,6 +88,12 @@ class RequirementOut(BaseModel):
     def of(cls, requirement: Requirement) -> RequirementOut:
         return cls(**_requirement_fields(requirement))
 
+    @classmethod
+    def listed(cls, requirement: Requirement, repositories: list[str]) -> RequirementOut:
+        """With the repositories the caller has already read (a listing reads a page's in one
+        query, ``selectors.repositories_of``)."""
+        return cls(**_requirement_fields(requirement, repositories))
+
 
 class RequirementDetail(RequirementOut):
     tasks: list[TaskOut]
@@ -110,7 +116,9 @@ class TaskPage(BaseModel):
     next_cursor: str | None = Field(description="Pass it as cursor for the next page")
 
 
-def _requirement_fields(requirement: Requirement) -> dict[str, Any]:
+def _requirement_fields(
+    requirement: Requirement, repositories: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "id": requirement.public_id,
         "uri": requirement.uri,
@@ -118,7 +126,9 @@ def _requirement_fields(requirement: Requirement) -> dict[str, Any]:
         "description": requirement.description,
         "status": RequirementStatus(requirement.status),
         "priority": Priority(requirement.priority),
-        "repositories": requirement_repositories(requirement),
+        "repositories": (
+            requirement_repositories(requirement) if repositories is None else repositories
+        ),
         "owner": requirement.owner,
         "created_by": requirement.created_by,
         "created_at": requirement.created_at,

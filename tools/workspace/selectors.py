@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from tools.workspace import ids
-from tools.workspace.models import Requirement, Task
+from tools.workspace.models import Requirement, RequirementRepository, Task
 
 T = TypeVar("T")
 
@@ -127,14 +127,27 @@ def requirement_list(
         queryset = queryset.filter(repository_links__name=repository)
     if text:
         queryset = queryset.filter(Q(title__icontains=text) | Q(description__icontains=text))
-    queryset = queryset.annotate(priority_rank=PRIORITY_RANK).order_by(*REQUIREMENT_SORTS[sort])
+    if sort.lstrip("-") == "priority":  # compiled into the query only where it orders
+        queryset = queryset.annotate(priority_rank=PRIORITY_RANK)
+    queryset = queryset.order_by(*REQUIREMENT_SORTS[sort])
     listing = {
         "tenant": tenant_id, "status": status, "priority": priority, "owner": owner,
         "repository": repository, "text": text, "sort": sort,
     }  # fmt: skip
-    return _page(
-        queryset.prefetch_related("repository_links"), cursor=cursor, limit=limit, listing=listing
-    )
+    return _page(queryset, cursor=cursor, limit=limit, listing=listing)
+
+
+def repositories_of(requirement_ids: list[int]) -> dict[int, list[str]]:
+    """Each requirement's repository names, in the order they were linked, in one query.
+
+    What ``prefetch_related("repository_links")`` would give, without a related manager and a
+    queryset built per requirement: for a page of 20 that machinery cost more than both
+    queries together."""
+    names: dict[int, list[str]] = {pk: [] for pk in requirement_ids}
+    links = RequirementRepository.objects.filter(requirement_id__in=requirement_ids)
+    for requirement_id, name in links.order_by("id").values_list("requirement_id", "name"):
+        names[requirement_id].append(name)
+    return names
 
 
 def task_list(

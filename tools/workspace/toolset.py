@@ -124,7 +124,8 @@ async def list_requirements(
             cursor=cursor,
             limit=limit,
         )
-        items = [RequirementOut.of(r) for r in page.items]
+        names = selectors.repositories_of([r.pk for r in page.items])
+        items = [RequirementOut.listed(r, names[r.pk]) for r in page.items]
         return RequirementPage(requirements=items, next_cursor=page.next_cursor)
 
     return await run(work)

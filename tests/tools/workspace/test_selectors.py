@@ -1,12 +1,14 @@
 """Reads within one tenant: filters, order, bounded pages and cursors bound to their listing."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from tenants.models import Tenant
 from tools.workspace import selectors
 from tools.workspace.models import Requirement
+from tools.workspace.services import requirement_repositories
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +48,20 @@ def test_limits_are_bounded_and_cursors_refuse_other_listings(
     for cursor, sort in ((first.next_cursor, "-title"), ("not-a-cursor", "title")):
         with pytest.raises(selectors.BadCursor):
             selectors.requirement_list(tenant_id=tenant.pk, sort=sort, cursor=cursor)
+
+
+def test_a_page_and_its_repositories_are_two_queries_whatever_its_length(
+    tenant: Tenant,
+    make_requirement: Callable[..., Requirement],
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    made = [
+        make_requirement(tenant, title=f"R{n}", repositories=[f"acme/r{n}", "acme/api"][: n % 3])
+        for n in range(6)
+    ]
+    with django_assert_num_queries(2):
+        page = selectors.requirement_list(tenant_id=tenant.pk, sort="title")
+        names = selectors.repositories_of([r.pk for r in page.items])
+    # The same names, in the same order, as each requirement read on its own.
+    assert names == {r.pk: requirement_repositories(r) for r in made}
+    assert names[made[0].pk] == [] and len(names[made[2].pk]) == 2
