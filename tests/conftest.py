@@ -1,7 +1,6 @@
 """Shared fixtures: factories for tenants and credentials, an actor, an admin client."""
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from mcpserver.process import process_state
 from tenants import services
 from tenants.audit import Actor
 from tenants.models import ApiKey, Tenant
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,9 +79,7 @@ def redis_url() -> str:
 
 @pytest.fixture
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return ports.free_port()
 
 
 def pytest_report_header(config: Any) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import httpx2
 import pytest
 
 from tests.databases import seed_sqlite
+from tests.ports import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".tmp" / "artifacts" / "screenshots"
@@ -35,12 +35,6 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 pytestmark = pytest.mark.own_database
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.deploy import manifests
+from tests.ports import free_port
 
 pytestmark = pytest.mark.own_database
 PROBE_HOST = "mcp.example.com"
@@ -120,9 +121,7 @@ def test_build_steps_and_check_deploy_are_clean(migrated: dict[str, str]) -> Non
 
 @pytest.fixture(scope="module")
 def web(migrated: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = manifests.image_command()
     assert command[:2] == ["sh", "-c"] and '--workers "$WEB_CONCURRENCY"' in command[2]
     script = command[2].replace("--host 0.0.0.0 --port 8000", f"--host 127.0.0.1 --port {port}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.interop.instances import ROOT, Cluster
+from tests.ports import free_port
 from tests.sessions_store.conftest import RedisServer
 
 SIZE = 3
@@ -37,12 +38,6 @@ PRODUCTION_FLAGS = (
 )
 # Small enough that the idle-stream scenario reaches it with a few hundred streams.
 STREAMS_PER_TENANT = 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: object, *, timeout: float, what: str) -> float:

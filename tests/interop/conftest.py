@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.databases import PAIR, seed_sqlite
+from tests.ports import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_TOOLS = Path(__file__).resolve().parents[2] / ".tmp" / "node-tools" / "node_modules"
@@ -37,9 +38,7 @@ def asgi_server(transactional_db: Any) -> Iterator[str]:
 
     from mcpserver.asgi import application
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     config = uvicorn.Config(
         application, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
     )
@@ -72,12 +71,6 @@ def node_tools() -> Path:
     if not NODE.exists():
         pytest.fail("Node tools are missing: run bin/install-node-tools (make test does).")
     return NODE_TOOLS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -19,14 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.databases import PAIR, seed_sqlite
+from tests.ports import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # What every instance runs besides its port: the plain server by default; the fleet passes

@@ -22,15 +22,10 @@ from tests.mcpserver.conftest import (
     start_daphne,
     stop_daphne,
 )
+from tests.ports import free_port as port
 
 TEN_MB = 10 * 1024 * 1024
 LIMIT = 1_048_576  # MAX_REQUEST_BYTES' default
-
-
-def port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
