@@ -13,7 +13,9 @@ from typing import Any
 import dj_database_url
 
 from mcpserver.env import env_bool, env_list, env_str
-from sessions_store.cache_config import store_cache
+from mcpserver.logging_config import logging_settings
+from sessions_store.cache_config import channel_layers, shared_caches
+from tenants.oauth.provider_settings import broker_provider_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -116,42 +118,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis: optional. Unset, the embedded default keeps shared state in the database.
 REDIS_URL = env_str("REDIS_URL")
 
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
-                "SOCKET_CONNECT_TIMEOUT": 1.0,
-                "SOCKET_TIMEOUT": 1.0,
-            },
-            "KEY_PREFIX": "mcp",
-        },
-        # The encrypted shared store: raw bytes (sealed envelopes), never pickle.
-        "store": store_cache(REDIS_URL),
-    }
-    CHANNEL_LAYERS = {
-        "default": {
-            # channels_redis with messages sealed by the store's key ring, socket reads longer
-            # than its blocking pop, and a bounded pool that queues bursts instead of failing.
-            "BACKEND": "sessions_store.channel_layer.SealedRedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                # Streams hold a connection only for short commands (receiving is one pop per
-                # process), so this covers MCP_SERVER["STREAMS_PER_PROCESS"] opening at once.
-                "max_connections": 50,
-                "pool_timeout": 10.0,
-                # A stream refreshes its group membership every STREAM_KEEPALIVE seconds; the
-                # member of a process that died without leaving is dropped after this.
-                "group_expiry": 90,
-            },
-        }
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CACHES = shared_caches(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 # Celery: the broker defaults to REDIS_URL; with neither, tasks run inline (embedded default)
 # and the same jobs run from management commands on a schedule (README, "Background jobs").
@@ -274,32 +242,7 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S1
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model name)
 _BROKER_TTL = int(env_str("MCP_BROKER_ACCESS_TOKEN_TTL", "300") or 300)
-OAUTH2_PROVIDER: dict[str, Any] = {
-    "ACCESS_TOKEN_EXPIRE_SECONDS": _BROKER_TTL,
-    "OAUTH2_VALIDATOR_CLASS": "tenants.oauth.validator.BrokerValidator",
-    "ACCESS_TOKEN_GENERATOR": "tenants.oauth.tokens.access_token",
-    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
-    "SCOPES": {"mcp": "Use this server's tools"},
-    "DEFAULT_SCOPES": ["mcp"],
-    "PKCE_REQUIRED": True,
-    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only
-    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
-    # Tokens are kept as digests only (the access token is a JWT, validated by its signature).
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "ROTATE_REFRESH_TOKEN": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
-    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 86400,
-    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
-    "REQUEST_APPROVAL_PROMPT": "force",
-    "DCR_ENABLED": True,
-    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
-    "CIMD_ENABLED": True,
-    "CIMD_METADATA_FETCHER": "tenants.oauth.cimd.OutboundMetadataFetcher",
-}
+OAUTH2_PROVIDER = broker_provider_settings(access_token_ttl=_BROKER_TTL)
 SILENCED_SYSTEM_CHECKS += [
     # RFC 9207 iss is added by tenants.oauth.views (the tenant's own issuer), not the library.
     "oauth2_provider.W005",
@@ -363,52 +306,4 @@ if env_bool("MCP_ALLOW_INTERNAL_TOOLSETS", default=False):
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env_str("LOG_FORMAT", "console" if DEBUG else "json").lower()
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_context": {"()": "mcpserver.logging.RequestContextFilter"},
-        "sql_params": {"()": "mcpserver.logging.SqlParamsFilter"},
-    },
-    "formatters": {
-        # Both redact anything shaped like a credential from the finished line.
-        "json": {
-            "()": "mcpserver.logging.RedactingJsonFormatter",
-            "fmt": (
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s"
-                " %(principal)s"
-            ),
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-        "console": {
-            "()": "mcpserver.logging.RedactingFormatter",
-            "fmt": (
-                "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s %(tenant)s %(principal)s]"
-                " %(message)s"
-            ),
-        },
-    },
-    "handlers": {
-        "default": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "console",
-            "filters": ["request_context"],
-        }
-    },
-    "root": {"handlers": ["default"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
-        # Access lines carry nothing the audit log and metrics do not; keep them at WARNING.
-        "django.channels.server": {"level": "WARNING"},
-        # The HTTP client logs every request's full URL at INFO, query string included (where
-        # an upstream API may carry a secret); tenants.outbound logs what it needs, safely.
-        "httpx2": {"level": "WARNING"},
-        "httpcore2": {"level": "WARNING"},
-        # At DEBUG the template engine logs failed variable lookups with the whole context,
-        # which on the "API key created" page holds the raw key: never below INFO.
-        "django.template": {"level": "INFO"},
-        # At DEBUG every statement is logged: its shape only, never a value (a digest, a
-        # sealed secret, a user's input).
-        "django.db.backends": {"filters": ["sql_params"]},
-    },
-}
+LOGGING = logging_settings(level=LOG_LEVEL, fmt=LOG_FORMAT)

@@ -16,7 +16,7 @@ from django_redis import get_redis_connection
 
 from mcpserver.process import process_state
 from sessions_store import store as store_module
-from sessions_store.cache_config import store_cache
+from sessions_store.cache_config import shared_caches
 from tenants import services
 from tenants.auth import background
 from tenants.models import IdentityProvider, Tenant
@@ -79,18 +79,6 @@ def call() -> Callable[..., Response]:
     return async_to_sync(acall)
 
 
-def redis_caches(url: str) -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-            "KEY_PREFIX": "mcp",
-        },
-        "store": store_cache(url),
-    }
-
-
 def wait_until_live(store: Any, timeout: float = 3.0) -> None:
     """The store serves its process tier only once its revocation listener is subscribed."""
     deadline = time.monotonic() + timeout
@@ -103,7 +91,7 @@ def wait_until_live(store: Any, timeout: float = 3.0) -> None:
 @pytest.fixture
 def shared_store(redis_url: str) -> Iterator[Any]:
     """The real two-tier store on the test Redis, emptied before and after."""
-    with override_settings(CACHES=redis_caches(redis_url)):
+    with override_settings(CACHES=shared_caches(redis_url)):
         get_redis_connection("store").flushdb()
         process_state.reset()
         store = store_module.get_store()

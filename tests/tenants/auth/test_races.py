@@ -47,9 +47,9 @@ def test_redis_down_means_full_validation_not_failure(
 ):
     from django.test import override_settings
 
-    from tests.tenants.auth.conftest import redis_caches
+    from sessions_store.cache_config import shared_caches
 
-    with override_settings(CACHES=redis_caches(f"unix://{tmp_path}/no-redis.sock")):
+    with override_settings(CACHES=shared_caches(f"unix://{tmp_path}/no-redis.sock")):
         process_state.reset()
         try:
             tenant = make_tenant("acme")
