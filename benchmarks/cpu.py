@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import wrk
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -73,7 +75,6 @@ def per_thousand(
     rounds: int,
     start: Callable[[Any, dict[str, str]], Any],
     target: Callable[[], Any],
-    run_wrk: Callable[..., dict[str, float]],
     processes: list[Any],
 ) -> dict[str, float]:
     """{"one": ms, "three": ms, "nginx_one": ms, "nginx_three": ms, "one_rps": ..,
@@ -95,12 +96,12 @@ def per_thousand(
     figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in layouts}
     try:
         for url, _servers, _proxy in layouts.values():
-            run_wrk(url, script, 1, connections)  # warm up every instance and upstream pool
+            wrk.run(url, script, 1, connections)  # warm up every instance and upstream pool
         for _ in range(rounds):
             for name, (url, servers, proxy) in layouts.items():
 
                 def load(url: str = url) -> dict[str, float]:
-                    return run_wrk(url, script, seconds, connections)
+                    return wrk.run(url, script, seconds, connections)
 
                 before = sum(cpu_seconds(p) for p in proxy)
                 ms, rps = _measured(servers, load)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -36,6 +35,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks import wrk
+from tests import ports
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -62,79 +64,6 @@ class Target:
     port: int = 0
     pid: int = 0
     runs: list[dict[str, float]] = field(default_factory=list)
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise SystemExit(f"{name} is needed (Debian: apt-get install {name})")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def call_body(tool: str) -> str:
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
-    params = {"name": tool, "arguments": {}, "_meta": meta}
-    return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
-
-
-def wrk_script(directory: Path, key: str | None, tool: str, label: str = "") -> Path:
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        "MCP-Protocol-Version": "2026-07-28",
-        "Mcp-Method": "tools/call",
-        "Mcp-Name": tool,
-    }
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(call_body(tool))}"]
-    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
-    path = directory / f"{label or ('auth' if key else 'plain')}-{tool}.lua"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * _UNITS[unit]
-
-
-def run_wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
-    command = [
-        _tool("taskset"),
-        "-c",
-        "1",
-        _tool("wrk"),
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-    ]
-    command += ["--latency", "-s", str(script), url]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\n\s+50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    done = re.search(r"(\d+) requests in", out)
-    return {
-        "rps": rps,
-        "p50": p50,
-        "p99": p99,
-        "errors": float(non2xx.group(1) if non2xx else 0),
-        "requests": float(done.group(1) if done else 0),
-    }
 
 
 SEED_REQUIREMENTS = """
@@ -233,7 +162,7 @@ def targets() -> list[Target]:
 
 
 def start(target: Target, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    target.port = free_port()
+    target.port = ports.free_port()
     if target.command is DAPHNE:
         bind = ["-b", "127.0.0.1", "-p", str(target.port), target.app]
     else:
@@ -242,7 +171,7 @@ def start(target: Target, env: dict[str, str]) -> subprocess.Popen[bytes]:
     if target.redis_db and env.get("REDIS_URL"):
         overrides["REDIS_URL"] = f"{env['REDIS_URL']}?db={target.redis_db}"
     process = subprocess.Popen(  # noqa: S603
-        [_tool("taskset"), "-c", "0", *target.command, *bind],
+        [wrk.require("taskset"), "-c", "0", *target.command, *bind],
         cwd=ROOT,
         env={**env, **overrides},
         stdout=subprocess.DEVNULL,
@@ -258,7 +187,7 @@ def start_redis(work: Path, env: dict[str, str]) -> subprocess.Popen[bytes] | No
         return None
     # The production shape: shared store, caches and Channels layer on Redis.
     sock = work / "redis.sock"
-    command = [_tool("taskset"), "-c", "1", redis_server, "--port", "0", "--save", ""]
+    command = [wrk.require("taskset"), "-c", "1", redis_server, "--port", "0", "--save", ""]
     process = subprocess.Popen(  # noqa: S603
         [*command, "--unixsocket", str(sock)],
         stdout=subprocess.DEVNULL,
@@ -287,7 +216,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
-        _tool(tool)
+        wrk.require(tool)
     from benchmarks import cpu, report
     from tests.tenants.auth.idp import LoopbackIdP, new_key
 
@@ -312,7 +241,7 @@ def main() -> None:
     rows = targets()
     by_name = {t.name: t for t in rows}
     scripts = {
-        t.name: wrk_script(work, credentials[t.credential], t.tool, label=str(t.credential))
+        t.name: wrk.script(work, credentials[t.credential], t.tool, label=str(t.credential))
         for t in rows
     }
     cpu_rows: dict[str, float] = {}
@@ -329,12 +258,12 @@ def main() -> None:
         jwks_before = idp.jwks_hits
         for target in rows:  # warm up: imports, caches, connection pools
             url = f"http://127.0.0.1:{target.port}{target.path}"
-            run_wrk(url, scripts[target.name], 1, target.connections or args.connections)
+            wrk.run(url, scripts[target.name], 1, target.connections or args.connections)
         for _ in range(args.rounds):
             for target in rows:
                 url = f"http://127.0.0.1:{target.port}{target.path}"
                 spent = cpu.cpu_seconds(target.pid)
-                run = run_wrk(
+                run = wrk.run(
                     url, scripts[target.name], args.seconds, target.connections or args.connections
                 )
                 # The server's own CPU per request: unlike req/s, barely moved by other
@@ -348,7 +277,7 @@ def main() -> None:
             env=env, work=work, script=scripts[one.name], seconds=args.seconds,
             connections=args.connections, rounds=args.rounds, start=start,
             target=lambda: Target("fleet", [*UVICORN, "--lifespan", "off"], "/mcp/bench"),
-            run_wrk=run_wrk, processes=processes,
+            processes=processes,
         )  # fmt: skip
         _stop(processes)  # the records they left in the stream are all there now
         cpu_rows.update(cpu.drain_cost(env))
