@@ -143,9 +143,12 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOUND_ALLOWED_NETWORKS": [],
     # --- Upstream MCP servers and HTTP tools (tools.upstream) ---
     # An upstream server's listing (tools, resources, prompts) is kept in the shared store
-    # this many seconds, then fetched again; its list_changed, seen on any call, drops it at
-    # once on every instance. A listing that failed is tried again after the retry interval.
+    # as long as the upstream's lists say (2026-07-28 ttlMs), within these bounds in seconds
+    # (a 2025-11-25 upstream says nothing: the interval), then fetched again; its
+    # list_changed, seen on any call, drops it at once on every instance. A listing that
+    # failed is tried again after the retry interval.
     "UPSTREAM_LIST_INTERVAL": 300,
+    "UPSTREAM_LIST_MIN_INTERVAL": 10,
     "UPSTREAM_RETRY_INTERVAL": 30,
     # A listing is fetched while a client waits (its first tools/list): it may take at most
     # this many seconds (or the upstream's own timeout, if shorter).

@@ -1,12 +1,17 @@
 """What an upstream server offers (tools, resources, templates, prompts, and its era), fetched
 once and shared by every instance through the encrypted store.
 
-A listing is kept under the upstream's id and configuration revision for
-``UPSTREAM_LIST_INTERVAL`` seconds, then fetched again by the next request that needs it (one
-fetch per process at a time; the others wait for it). When the upstream says a list changed
-(``changed``: seen on any call's connection), the entries are deleted on every instance
-(the store's group deletion) and the tenant's listening clients are told. A change of the
-upstream's configuration makes a new revision, so nothing fetched under the old one is used.
+A listing is kept under the upstream's id and configuration revision for as long as the
+upstream's lists say they stay fresh (a 2026-07-28 upstream's ``ttlMs``, the shortest of its
+lists), never less than ``UPSTREAM_LIST_MIN_INTERVAL`` nor more than
+``UPSTREAM_LIST_INTERVAL`` seconds (a 2025-11-25 upstream gives no lifetime: the interval),
+then fetched again by the next request that needs it (one fetch per process at a time; the
+others wait for it). A fetch that finds a list other than the last good one tells the
+tenant's listening clients (a 2026-07-28 upstream announces changes only on listen streams,
+which the gateway does not hold). When the upstream says a list changed (``changed``: seen on
+any call's connection), the entries are deleted on every instance (the store's group
+deletion) and the tenant's listening clients are told. A change of the upstream's
+configuration makes a new revision, so nothing fetched under the old one is used.
 
 An upstream that cannot be listed keeps its last good listing (kept a day) with the error
 noted, so its tools stay listed and their calls answer an ``isError`` result saying why;
@@ -96,11 +101,17 @@ def _groups(tenant_id: int, upstream: UpstreamConfig) -> list[str]:
     return [f"upstream:{upstream.id}", upstream_listings_group(tenant_id)]
 
 
-async def _pages(fetch: Callable[..., Awaitable[Any]], field: str) -> list[dict[str, Any]]:
+async def _pages(
+    fetch: Callable[..., Awaitable[Any]], field: str, fresh_for: list[float]
+) -> list[dict[str, Any]]:
+    """Every page of one list; each page's own lifetime (``ttlMs``, when it sent one) is
+    added to ``fresh_for``, in seconds."""
     items: list[dict[str, Any]] = []
     cursor = None
     for _ in range(_MAX_PAGES):
         page = await fetch(cursor=cursor)
+        if "ttl_ms" in getattr(page, "model_fields_set", ()):
+            fresh_for.append(max(float(page.ttl_ms), 0.0) / 1000)
         items.extend(dump(item) for item in getattr(page, field))
         cursor = page.next_cursor
         if not cursor or len(items) >= int(mcp_settings.UPSTREAM_MAX_ITEMS):
@@ -113,6 +124,7 @@ async def fetch(tenant_id: int, upstream: UpstreamConfig) -> dict[str, Any]:
     seconds = min(upstream.timeout, float(mcp_settings.UPSTREAM_LIST_TIMEOUT))
     deadline = Deadline(seconds)
     data: dict[str, Any] = {}
+    fresh_for: list[float] = []
     expanded = None
     try:
         with deadline:
@@ -120,14 +132,14 @@ async def fetch(tenant_id: int, upstream: UpstreamConfig) -> dict[str, Any]:
                 caps = client.server_capabilities
                 version = client.protocol_version
                 if caps.tools is not None:
-                    data["tools"] = await _pages(client.list_tools, "tools")
+                    data["tools"] = await _pages(client.list_tools, "tools", fresh_for)
                 if caps.resources is not None:
-                    data["resources"] = await _pages(client.list_resources, "resources")
+                    data["resources"] = await _pages(client.list_resources, "resources", fresh_for)
                     data["templates"] = await _pages(
-                        client.list_resource_templates, "resource_templates"
+                        client.list_resource_templates, "resource_templates", fresh_for
                     )
                 if caps.prompts is not None:
-                    data["prompts"] = await _pages(client.list_prompts, "prompts")
+                    data["prompts"] = await _pages(client.list_prompts, "prompts", fresh_for)
                 discover = client.session.discover_result
         if deadline.expired:
             raise TimeoutError
@@ -137,7 +149,40 @@ async def fetch(tenant_id: int, upstream: UpstreamConfig) -> dict[str, Any]:
     data["mode"] = "legacy" if legacy else version
     data["discover"] = None if legacy or discover is None else dump(discover)
     data["digest"] = _digest(data)
+    if not legacy and fresh_for:
+        data["fresh_for"] = min(fresh_for)
     return data
+
+
+def fresh_for(data: dict[str, Any]) -> float:
+    """How long a fetched listing is kept, in seconds: the upstream's own lifetime for it,
+    within the configured bounds; the interval when the upstream gave none."""
+    longest = float(mcp_settings.UPSTREAM_LIST_INTERVAL)
+    shortest = min(float(mcp_settings.UPSTREAM_LIST_MIN_INTERVAL), longest)
+    given = data.get("fresh_for")
+    if not isinstance(given, int | float) or isinstance(given, bool) or given != given:
+        return longest
+    return min(max(float(given), shortest), longest)
+
+
+# A list of each kind, and the notification that says it changed.
+_CHANGES = {
+    "tools": ("notifications/tools/list_changed", ("tools",)),
+    "resources": ("notifications/resources/list_changed", ("resources", "templates")),
+    "prompts": ("notifications/prompts/list_changed", ("prompts",)),
+}
+
+
+def changes(before: Any, after: dict[str, Any]) -> list[str]:
+    """The list-changed notifications that tell a client what differs between two fetched
+    listings; none when there was no listing before (nothing a client could have listed)."""
+    if not isinstance(before, dict) or before.get("error"):
+        return []
+    return [
+        method
+        for method, kinds in _CHANGES.values()
+        if any((before.get(kind) or []) != (after.get(kind) or []) for kind in kinds)
+    ]
 
 
 # (event loop id, key) -> the fetch in flight; key -> (listing, until) while the store is down
@@ -170,8 +215,10 @@ async def _refresh(tenant_id: int, upstream: UpstreamConfig) -> Listing:
     groups = _groups(tenant_id, upstream)
     try:
         data = await fetch(tenant_id, upstream)
-        ttl = float(mcp_settings.UPSTREAM_LIST_INTERVAL)
+        ttl = fresh_for(data)
+        before = await store.aget_json(_good_key(upstream))
         await store.aset_json(_good_key(upstream), data, ttl=_GOOD_TTL, groups=groups)
+        await _tell(tenant_id, upstream, changes(before, data))
     except UpstreamFailure as problem:
         logger.warning("upstream %s not listed: %s", upstream.name, problem.what)
         good = await store.aget_json(_good_key(upstream))
@@ -188,11 +235,18 @@ async def _refresh(tenant_id: int, upstream: UpstreamConfig) -> Listing:
     return listing
 
 
-_ANNOUNCED = {
-    "notifications/tools/list_changed": "tools",
-    "notifications/resources/list_changed": "resources",
-    "notifications/prompts/list_changed": "prompts",
-}
+_ANNOUNCED = frozenset(method for method, _kinds in _CHANGES.values())
+
+
+async def _tell(tenant_id: int, upstream: UpstreamConfig, methods: list[str]) -> None:
+    """The tenant's listening clients told of lists a fetch found changed; never raises (a
+    client re-listing sees the change anyway)."""
+    for method in methods:
+        try:
+            await asyncio.wait_for(events.announce(tenant_id, method), events.ANNOUNCE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("list change of upstream %s not passed on (%s)", upstream.name, exc)
+            return
 
 
 async def changed(tenant_id: int, upstream: UpstreamConfig, method: str) -> None:
