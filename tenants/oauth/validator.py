@@ -2,13 +2,23 @@
 at the tenant it belongs to, and a token request may ask for that tenant's resource only. A
 refresh token's family is the one its access token names (``tokens.family_of``), and a family
 revoked here (its old refresh token replayed, or revoked at the revocation endpoint) refuses
-that family's access tokens at once on every instance (``tenants.oauth.revoking``)."""
+that family's access tokens at once on every instance (``tenants.oauth.revoking``).
+
+What a person grants stays at the tenant they granted it at. A metadata-document client is
+linked to every tenant it is used at, so the client alone does not say where a code or a
+refresh token was issued: each is made for the tenant's resource (a request that names none
+gets it), and one made for another resource is unknown here (``invalid_grant``, nothing
+revoked). A grant made before that rule, with no resource, is taken only where its client is
+known at no other tenant.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from oauth2_provider.cimd import is_cimd_client_id
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -31,6 +41,19 @@ class BrokerValidator(OAuth2Validator):
             return application
         request.client = None
         return None  # registered at another tenant, or revoked here: unknown
+
+    def _create_authorization_code(self, request: Any, code: Any, expires: Any = None) -> Any:
+        if not getattr(request, "resource", None):
+            request.resource = [context.tenant().resource_identifier]
+        return super()._create_authorization_code(request, code, expires)
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        grant = Grant.objects.filter(code=code, application=client).only("resource").first()
+        if grant is None or not _made_here(grant.resource, client):
+            return False
+        return bool(super().validate_code(client_id, code, client, request, *args, **kwargs))
 
     def _check_and_set_request_resource(self, request: Any) -> None:
         super()._check_and_set_request_resource(request)
@@ -56,6 +79,8 @@ class BrokerValidator(OAuth2Validator):
     def validate_refresh_token(
         self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
+        if _issued_elsewhere(refresh_token, client, (RefreshToken,)):
+            return False  # another tenant's: unknown here, and nothing of it revoked
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         if not valid:
             # A revoked refresh token presented again: the library has revoked its family
@@ -66,5 +91,29 @@ class BrokerValidator(OAuth2Validator):
     def revoke_token(
         self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
     ) -> None:
+        if _issued_elsewhere(token, request.client, (RefreshToken, AccessToken)):
+            return  # RFC 7009: an unknown token is answered like a revoked one
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
         revoking.refresh_token_revoked(token, request)
+
+
+def _issued_elsewhere(token: str, client: Any, kinds: tuple[Any, ...]) -> bool:
+    """Whether ``token``, one of ``client``'s, was made by another tenant."""
+    if getattr(client, "pk", None) is None:
+        return False
+    checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    for kind in kinds:
+        rows = kind.objects.filter(token_checksum=checksum, application=client)
+        for resource in rows.values_list("resource", flat=True)[:2]:
+            if not _made_here(resource, client):
+                return True
+    return False
+
+
+def _made_here(resource: Any, client: Any) -> bool:
+    """Whether a code or refresh token made for ``resource`` was issued by this tenant."""
+    tenant = context.tenant()
+    if resource:
+        own = tenant.resource_identifier
+        return isinstance(resource, list) and all(item == own for item in resource)
+    return not BrokerClient.objects.filter(application=client).exclude(tenant=tenant).exists()

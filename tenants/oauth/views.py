@@ -201,12 +201,28 @@ def token(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         return _oauth_error(
             "invalid_target", "This server issues tokens for its own resource only."
         )
-    return _token_view(request)
+    return _json_refusal(_token_view(request))
 
 
 @_pinned
 def revoke(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    return _revoke_view(request)
+    return _json_refusal(_revoke_view(request))
+
+
+def _json_refusal(response: HttpResponse) -> HttpResponse:
+    """A refusal the library raised past its own handling (a validator's error while saving
+    a token) comes back with Django's HTML content type: a client reads it as JSON."""
+    if response.status_code < 400 or response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        return response
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return _oauth_error("server_error", "The request could not be completed.", status=500)
+    return _oauth_error(body["error"], str(body.get("error_description", "")), response.status_code)
 
 
 @_pinned

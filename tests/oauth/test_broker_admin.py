@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tenants.models import AuditLog, BrokerClient, BrokerGrant, Membership, Tenant
-from tests.oauth.test_broker_flow import (
+from tests.oauth.flow import (
     REDIRECT,
-    _broker,
     authorize_params,
+    broker_tenant,
     exchange,
     get_code,
     pkce,
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def broker(tenant: Tenant) -> Tenant:
-    return _broker(tenant)
+    return broker_tenant(tenant)
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_sign_out_everywhere_revokes_the_members_grants(broker, member):
 
 def test_a_members_grants_at_another_tenant_are_left_alone(broker, member, make_tenant):
     membership, browser = member
-    other = _broker(make_tenant("other"))
+    other = broker_tenant(make_tenant("other"))
     Membership.objects.create(user=membership.user, tenant=other, subject="alice-sub")
     here, there = register(broker.slug), register(other.slug)
     granted(broker, browser, here)

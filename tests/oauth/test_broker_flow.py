@@ -4,140 +4,30 @@ refusals of bad input."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
 import time
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jwt
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.test import Client
 from oauth2_provider.models import Grant, RefreshToken
 
-from mcpserver.conf import mcp_settings
-from tenants.models import Membership, Tenant
-from tests.oauth.tenants import broker_mode
+from tenants.models import Tenant
+from tests.oauth.flow import (
+    BASE,
+    REDIRECT,
+    authorize_params,
+    broker_tenant,
+    consent_form,
+    exchange,
+    get_code,
+    pkce,
+    refresh,
+    register,
+    verify,
+)
 
-BASE = "https://mcp.example.com"
-REDIRECT = "http://127.0.0.1:33333/callback"
-
-
-@pytest.fixture(autouse=True)
-def _public_url(settings):
-    settings.MCP_SERVER = {**settings.MCP_SERVER, "PUBLIC_URL": BASE}
-
-
-def _broker(tenant: Tenant) -> Tenant:
-    return broker_mode(tenant)
-
-
-@pytest.fixture
-def broker(tenant: Tenant) -> Tenant:
-    return _broker(tenant)
-
-
-@pytest.fixture
-def member(broker: Tenant) -> Client:
-    user = get_user_model().objects.create(username="alice", email="alice@example.com")
-    Membership.objects.create(user=user, tenant=broker, subject="alice-sub")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def register(slug: str, redirect: str = REDIRECT) -> str:
-    response = Client().post(
-        f"/oauth/{slug}/register",
-        data={
-            "redirect_uris": [redirect],
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "client_name": "Test app",
-        },
-        content_type="application/json",
-    )
-    assert response.status_code == 201, response.content
-    return str(response.json()["client_id"])
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def authorize_params(tenant: Tenant, client_id: str, challenge: str, **extra: str) -> dict:
-    params = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": REDIRECT,
-        "state": "st4te",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "resource": tenant.resource_identifier,
-    }
-    params.update(extra)
-    return {k: v for k, v in params.items() if v != ""}
-
-
-def consent_form(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> tuple:
-    """The consent page's address and the form a browser would send back from it."""
-    url = f"/oauth/{tenant.slug}/authorize"
-    page = browser.get(url, authorize_params(tenant, client_id, challenge))
-    assert page.status_code == 200, page.content
-    text = page.content.decode()
-    assert "Test app" in text and REDIRECT in text  # the consent page names both
-    form = {field.name: field.value() or "" for field in page.context["form"] if field.is_hidden}
-    form["consent_ticket"] = page.context["consent_ticket"]
-    return page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], form
-
-
-def get_code(browser: Client, tenant: Tenant, client_id: str, challenge: str) -> str:
-    address, form = consent_form(browser, tenant, client_id, challenge)
-    answer = browser.post(address, {**form, "allow": "Authorize"})
-    assert answer.status_code == 302, answer.content
-    query = parse_qs(urlsplit(answer["Location"]).query)
-    assert query["iss"] == [f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}"]  # RFC 9207
-    assert query["state"] == ["st4te"]
-    return query["code"][0]
-
-
-def exchange(tenant: Tenant, client_id: str, code: str, verifier: str, **extra: str) -> Any:
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "client_id": client_id,
-        "code_verifier": verifier,
-        "resource": tenant.resource_identifier,
-    }
-    data.update(extra)
-    return Client().post(f"/oauth/{tenant.slug}/token", {k: v for k, v in data.items() if v})
-
-
-def refresh(tenant: Tenant, client_id: str, token: str) -> Any:
-    return Client().post(
-        f"/oauth/{tenant.slug}/token",
-        {"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id},
-    )
-
-
-def verify(tenant: Tenant, access: str) -> dict:
-    published = Client().get(f"/oauth/{tenant.slug}/jwks").json()["keys"]
-    kid = jwt.get_unverified_header(access)["kid"]
-    (jwk,) = [key for key in published if key["kid"] == kid]
-    return jwt.decode(
-        access,
-        jwt.PyJWK(jwk).key,
-        algorithms=["ES256"],
-        audience=tenant.resource_identifier,
-        issuer=f"{mcp_settings.PUBLIC_URL}/oauth/{tenant.slug}",
-    )
+pytestmark = pytest.mark.usefixtures("public_url")
 
 
 @pytest.mark.django_db
@@ -269,7 +159,7 @@ class TestBadInput:
         assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
 
     def test_another_tenants_resource(self, broker, member):
-        other = _broker(Tenant.objects.create(slug="other", name="Other"))
+        other = broker_tenant(Tenant.objects.create(slug="other", name="Other"))
         client_id = register(broker.slug)
         verifier, challenge = pkce()
         response = member.get(
@@ -283,50 +173,10 @@ class TestBadInput:
         assert token.status_code == 400 and token.json()["error"] == "invalid_target"
 
     def test_a_client_of_one_tenant_is_unknown_at_another(self, broker, member):
-        other = _broker(Tenant.objects.create(slug="other", name="Other"))
+        other = broker_tenant(Tenant.objects.create(slug="other", name="Other"))
         client_id = register(broker.slug)
         _, challenge = pkce()
         response = member.get(
             f"/oauth/{other.slug}/authorize", authorize_params(other, client_id, challenge)
-        )
-        assert response.status_code in (400, 401) and "Location" not in response
-
-
-@pytest.mark.django_db
-class TestClientIdMetadataDocument:
-    URL = "https://app.example.org/oauth/client.json"
-
-    def test_a_document_client_gets_a_code(self, broker, member, monkeypatch):
-        from tenants import outbound
-
-        document = {
-            "client_id": self.URL,
-            "client_name": "Test app",
-            "redirect_uris": [REDIRECT],
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-        }
-        fetched: list[str] = []
-
-        def fake(method, url, *, policy, headers=None, content=None):
-            fetched.append(url)
-            return outbound.OutboundResponse(
-                url=url,
-                status=200,
-                body=json.dumps(document).encode(),
-                headers={"content-type": "application/json"},
-            )
-
-        monkeypatch.setattr(outbound, "request", fake)
-        verifier, challenge = pkce()
-        code = get_code(member, broker, self.URL, challenge)
-        assert exchange(broker, self.URL, code, verifier).status_code == 200
-        assert fetched == [self.URL]
-
-    def test_a_document_at_a_private_address_is_refused(self, broker, member):
-        _, challenge = pkce()
-        url = "https://127.0.0.1/client.json"
-        response = member.get(
-            f"/oauth/{broker.slug}/authorize", authorize_params(broker, url, challenge)
         )
         assert response.status_code in (400, 401) and "Location" not in response

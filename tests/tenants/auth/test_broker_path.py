@@ -22,8 +22,8 @@ from tenants.auth import jwtkit, tokencache
 from tenants.models import BrokerClient, BrokerGrant, Membership, Tenant
 from tenants.oauth import issuer, keys
 from tests.mcpserver.conftest import Endpoint
+from tests.oauth.flow import exchange, get_code, pkce, refresh, register
 from tests.oauth.tenants import broker_mode
-from tests.oauth.test_broker_flow import exchange, get_code, pkce, refresh, register
 from tests.tenants.auth.conftest import wait_until_live
 from tests.tenants.auth.paths import AuthPathContract, challenge
 
