@@ -26,32 +26,37 @@ from tests.oauth.flow import (
 pytestmark = pytest.mark.usefixtures("public_url")
 
 
+def _serve_document(monkeypatch: pytest.MonkeyPatch, client_id: str) -> list[str]:
+    """The client's metadata document, as the outbound client would fetch it; the list of
+    addresses fetched fills as the server fetches."""
+    from tenants import outbound
+
+    document = {
+        "client_id": client_id,
+        "client_name": "Test app",
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+    }
+    fetched: list[str] = []
+
+    def fake(method, url, *, policy, headers=None, content=None):
+        fetched.append(url)
+        return outbound.OutboundResponse(
+            url=url, status=200, body=json.dumps(document).encode(),
+            headers={"content-type": "application/json"},
+        )  # fmt: skip
+
+    monkeypatch.setattr(outbound, "request", fake)
+    return fetched
+
+
 @pytest.mark.django_db
 class TestClientIdMetadataDocument:
     URL = "https://app.example.org/oauth/client.json"
 
     def test_a_document_client_gets_a_code(self, broker, member, monkeypatch):
-        from tenants import outbound
-
-        document = {
-            "client_id": self.URL,
-            "client_name": "Test app",
-            "redirect_uris": [REDIRECT],
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-        }
-        fetched: list[str] = []
-
-        def fake(method, url, *, policy, headers=None, content=None):
-            fetched.append(url)
-            return outbound.OutboundResponse(
-                url=url,
-                status=200,
-                body=json.dumps(document).encode(),
-                headers={"content-type": "application/json"},
-            )
-
-        monkeypatch.setattr(outbound, "request", fake)
+        fetched = _serve_document(monkeypatch, self.URL)
         verifier, challenge = pkce()
         code = get_code(member, broker, self.URL, challenge)
         assert exchange(broker, self.URL, code, verifier).status_code == 200
@@ -72,23 +77,7 @@ class TestClientIdMetadataDocument:
         # A metadata-document client is linked to every tenant it is used at, so the client
         # is known at both; what a person granted at one tenant must not work at the other,
         # whether or not the client named the resource when it asked.
-        from tenants import outbound
-
-        document = {
-            "client_id": self.URL,
-            "client_name": "Test app",
-            "redirect_uris": [REDIRECT],
-            "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"],
-        }
-
-        def fake(method, url, *, policy, headers=None, content=None):
-            return outbound.OutboundResponse(
-                url=url, status=200, body=json.dumps(document).encode(),
-                headers={"content-type": "application/json"},
-            )  # fmt: skip
-
-        monkeypatch.setattr(outbound, "request", fake)
+        _serve_document(monkeypatch, self.URL)
         other = broker_tenant(Tenant.objects.create(slug="other", name="Other"))
         unnamed = {"resource": ""} if resource == "left out" else {}
         # the client is used at the other tenant too (by someone else), which links it there
