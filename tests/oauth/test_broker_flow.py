@@ -4,6 +4,7 @@ refusals of bad input."""
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -180,3 +181,24 @@ class TestBadInput:
             f"/oauth/{other.slug}/authorize", authorize_params(other, client_id, challenge)
         )
         assert response.status_code in (400, 401) and "Location" not in response
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "answer"),
+    [
+        (b'{"error": "invalid_target", "error_description": "no"}', 400, "invalid_target"),
+        (b"<html><body>Server Error</body></html>", 500, "server_error"),
+        (b'["not", "an", "error"]', 400, "server_error"),
+    ],
+)
+def test_a_refusal_the_library_sends_as_html_is_answered_as_json(
+    content: bytes, status: int, answer: str
+) -> None:
+    from django.http import HttpResponse
+
+    from tenants.oauth.views import _json_refusal
+
+    sent = _json_refusal(HttpResponse(content, status=status))
+    assert sent["Content-Type"] == "application/json" and sent["Cache-Control"] == "no-store"
+    assert json.loads(sent.content)["error"] == answer
+    assert sent.status_code == (status if answer != "server_error" else 500)
