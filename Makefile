@@ -73,14 +73,14 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
-# The tests that run in the test process, on SQLite and then on PostgreSQL (TEST_POSTGRES_URL,
-# from bin/with-test-services); the rest start servers on a database of their own (marked
-# own_database) and run once, beside these (bin/run-tests).
+# The tests that run in the test process, on SQLite, then those of them that use the database
+# again on PostgreSQL (TEST_POSTGRES_URL, from bin/with-test-services); the rest start servers
+# on a database of their own (marked own_database) and run once, beside these (bin/run-tests).
 pytest-in-process: $(VENV)/.dev
 	$(PY) -m pytest -m "not own_database" --durations=10
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
 		echo "--- again on PostgreSQL"; \
-		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest -m "not own_database" --durations=10; \
+		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest -m "not own_database" --database-tests-only --durations=10; \
 	else echo "TEST_POSTGRES_URL unset: PostgreSQL run skipped (use make test)." >&2; exit 1; fi
 
 # Cost per request of each authentication path, on throwaway Redis and a scratch SQLite file.

@@ -82,6 +82,36 @@ def free_port() -> int:
     return ports.free_port()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that use the test database (the PostgreSQL pass: the others "
+        "do the same work on either database and ran in the SQLite pass)",
+    )
+
+
+_DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    """A django_db mark, or a database fixture among everything the test asks for."""
+    names = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(names & _DATABASE_FIXTURES)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--database-tests-only"):
+        return
+    kept = [item for item in items if _uses_database(item)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not _uses_database(item)])
+        items[:] = kept
+
+
 def pytest_report_header(config: Any) -> str:
     from django.conf import settings
 
