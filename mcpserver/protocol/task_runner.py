@@ -127,8 +127,7 @@ class _Task:
             status="input_required", inputRequests={m: requests[k] for m, k in minted.items()}
         )
         while True:
-            answered = await self.store.aget_json(tasks.answers_key(self.tenant_id, self.task_id))
-            answered = answered if isinstance(answered, dict) else {}
+            answered = await tasks.answers(self.tenant_id, self.task_id, minted)
             if all(m in answered for m in minted):
                 break
             await self.pause()

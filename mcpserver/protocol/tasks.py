@@ -3,7 +3,9 @@
 A task is three entries in the shared store, so any instance answers for any task:
 - the record (status, timestamps, the inlined result, error or pending ``inputRequests``, and
   the job a runner needs to do the work), written by whoever runs the task;
-- the client's answers to pending input requests, written by ``tasks/update``;
+- the client's answers to pending input requests, written by ``tasks/update``, each under a
+  key of its own: an update writes only what it answers and never reads first, so two updates
+  (or one whose read failed while Redis stalled) cannot erase each other's answers;
 - a cancellation mark, written by ``tasks/cancel``.
 Keeping the client's writes apart from the runner's means neither overwrites the other, and a
 runner in another process (a Celery worker) only has to read them.
@@ -38,8 +40,32 @@ def record_key(tenant_id: int, task_id: str) -> str:
     return f"mcp:task:{tenant_id}:{task_id}"
 
 
-def answers_key(tenant_id: int, task_id: str) -> str:
+def answer_key(tenant_id: int, task_id: str, request_id: str) -> str:
+    return f"mcp:task:{tenant_id}:{task_id}:answer:{request_id}"
+
+
+def legacy_answers_key(tenant_id: int, task_id: str) -> str:
+    """Where a release before per-request answer keys kept all of a task's answers."""
     return f"mcp:task:{tenant_id}:{task_id}:answers"
+
+
+async def answers(tenant_id: int, task_id: str, request_ids: Any) -> dict[str, Any]:
+    """The client's answers to these input requests, by request id; a read that fails (Redis
+    stalled) is no answer yet, and the runner asks again at its next poll."""
+    store = get_store()
+    wanted = list(request_ids)
+    found: dict[str, Any] = {}
+    for request_id in wanted:
+        value = await store.aget_json(answer_key(tenant_id, task_id, request_id))
+        if isinstance(value, dict):
+            found[request_id] = value
+    if len(found) < len(wanted):  # answers a previous release wrote, all in one entry
+        legacy = await store.aget_json(legacy_answers_key(tenant_id, task_id))
+        if isinstance(legacy, dict):
+            for request_id in wanted:
+                if request_id not in found and isinstance(legacy.get(request_id), dict):
+                    found[request_id] = legacy[request_id]
+    return found
 
 
 def cancel_key(tenant_id: int, task_id: str) -> str:
@@ -181,12 +207,9 @@ async def current_view(tenant_id: int, task_id: str, record: dict[str, Any]) -> 
     if view["status"] not in TERMINAL and await store.aget_json(cancel_key(tenant_id, task_id)):
         view["status"] = "cancelled"
     if view["status"] == "input_required":
-        answered = await store.aget_json(answers_key(tenant_id, task_id)) or {}
-        pending = {
-            key: request
-            for key, request in (view.get("inputRequests") or {}).items()
-            if key not in answered
-        }
+        requests = view.get("inputRequests") or {}
+        answered = await answers(tenant_id, task_id, requests)
+        pending = {key: request for key, request in requests.items() if key not in answered}
         view["inputRequests"] = pending
         if not pending:
             view["status"] = "working"
@@ -216,11 +239,11 @@ async def tasks_update(call: Call) -> dict[str, Any]:
     accepted = {k: v for k, v in responses.items() if k in pending and isinstance(v, dict)}
     if accepted and record["status"] == "input_required":
         store = get_store()
-        key = answers_key(call.principal.tenant_id, task_id)
-        answered = await store.aget_json(key) or {}
-        answered.update(accepted)
-        await store.aset_json(key, answered, ttl=ttl_seconds(), strict=True)
-        task_runner.nudge(call.principal.tenant_id, task_id)
+        tenant_id = call.principal.tenant_id
+        for request_id, answer in accepted.items():
+            key = answer_key(tenant_id, task_id, request_id)
+            await store.aset_json(key, answer, ttl=ttl_seconds(), strict=True)
+        task_runner.nudge(tenant_id, task_id)
     return {}
 
 
