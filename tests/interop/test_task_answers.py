@@ -14,7 +14,10 @@ from sessions_store.aio import AsyncStore
 from tests.interop.conftest import LiveTenant
 from tests.interop.streams import MODERN, headers
 
-CAPABILITIES: dict[str, Any] = {"elicitation": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}}
+CAPABILITIES: dict[str, Any] = {
+    "elicitation": {},
+    "extensions": {"io.modelcontextprotocol/tasks": {}},
+}
 META = {
     "io.modelcontextprotocol/protocolVersion": MODERN,
     "io.modelcontextprotocol/clientCapabilities": CAPABILITIES,
