@@ -29,11 +29,12 @@ async def announce(tenant_id: int, method: str, params: dict[str, Any] | None = 
 ANNOUNCE_TIMEOUT = 2.0
 
 
-async def _announce_bounded(tenant_id: int, method: str) -> None:
+async def announce_bounded(tenant_id: int, method: str) -> None:
+    """``announce``, given at most ``ANNOUNCE_TIMEOUT`` seconds; raises what it raised."""
     await asyncio.wait_for(announce(tenant_id, method), ANNOUNCE_TIMEOUT)
 
 
 def announce_tools_changed(sender: Any, *, tenant_id: int, **kwargs: Any) -> None:
     """Receiver of ``tenants.signals.tools_changed`` (sent after commit, from sync code: the
     admin, a command, a service run by ``database_sync_to_async``)."""
-    async_to_sync(_announce_bounded)(tenant_id, "notifications/tools/list_changed")
+    async_to_sync(announce_bounded)(tenant_id, "notifications/tools/list_changed")

@@ -17,6 +17,7 @@ unknown one (-32602), so its existence is not revealed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -54,17 +55,17 @@ async def answers(tenant_id: int, task_id: str, request_ids: Any) -> dict[str, A
     stalled) is no answer yet, and the runner asks again at its next poll."""
     store = get_store()
     wanted = list(request_ids)
+    # Side by side: read in the same event-loop tick, they share one Redis round trip.
+    *values, legacy = await asyncio.gather(
+        *(store.aget_json(answer_key(tenant_id, task_id, r)) for r in wanted),
+        store.aget_json(legacy_answers_key(tenant_id, task_id)),
+    )
+    legacy = legacy if isinstance(legacy, dict) else {}  # a previous release: one entry
     found: dict[str, Any] = {}
-    for request_id in wanted:
-        value = await store.aget_json(answer_key(tenant_id, task_id, request_id))
+    for request_id, value in zip(wanted, values, strict=True):
+        value = value if isinstance(value, dict) else legacy.get(request_id)
         if isinstance(value, dict):
             found[request_id] = value
-    if len(found) < len(wanted):  # answers a previous release wrote, all in one entry
-        legacy = await store.aget_json(legacy_answers_key(tenant_id, task_id))
-        if isinstance(legacy, dict):
-            for request_id in wanted:
-                if request_id not in found and isinstance(legacy.get(request_id), dict):
-                    found[request_id] = legacy[request_id]
     return found
 
 
@@ -240,9 +241,13 @@ async def tasks_update(call: Call) -> dict[str, Any]:
     if accepted and record["status"] == "input_required":
         store = get_store()
         tenant_id = call.principal.tenant_id
-        for request_id, answer in accepted.items():
-            key = answer_key(tenant_id, task_id, request_id)
-            await store.aset_json(key, answer, ttl=ttl_seconds(), strict=True)
+        ttl = ttl_seconds()
+        await asyncio.gather(
+            *(
+                store.aset_json(answer_key(tenant_id, task_id, r), a, ttl=ttl, strict=True)
+                for r, a in accepted.items()
+            )
+        )
         task_runner.nudge(tenant_id, task_id)
     return {}
 

@@ -165,12 +165,12 @@ def fresh_for(data: dict[str, Any]) -> float:
     return min(max(float(given), shortest), longest)
 
 
-# A list of each kind, and the notification that says it changed.
-_CHANGES = {
-    "tools": ("notifications/tools/list_changed", ("tools",)),
-    "resources": ("notifications/resources/list_changed", ("resources", "templates")),
-    "prompts": ("notifications/prompts/list_changed", ("prompts",)),
-}
+# The notification that says a list changed, and the lists of a listing it covers.
+_CHANGES = (
+    ("notifications/tools/list_changed", ("tools",)),
+    ("notifications/resources/list_changed", ("resources", "templates")),
+    ("notifications/prompts/list_changed", ("prompts",)),
+)
 
 
 def changes(before: Any, after: dict[str, Any]) -> list[str]:
@@ -180,7 +180,7 @@ def changes(before: Any, after: dict[str, Any]) -> list[str]:
         return []
     return [
         method
-        for method, kinds in _CHANGES.values()
+        for method, kinds in _CHANGES
         if any((before.get(kind) or []) != (after.get(kind) or []) for kind in kinds)
     ]
 
@@ -235,7 +235,7 @@ async def _refresh(tenant_id: int, upstream: UpstreamConfig) -> Listing:
     return listing
 
 
-_ANNOUNCED = frozenset(method for method, _kinds in _CHANGES.values())
+_ANNOUNCED = frozenset(method for method, _kinds in _CHANGES)
 
 
 async def _tell(tenant_id: int, upstream: UpstreamConfig, methods: list[str]) -> None:
@@ -243,7 +243,7 @@ async def _tell(tenant_id: int, upstream: UpstreamConfig, methods: list[str]) ->
     client re-listing sees the change anyway)."""
     for method in methods:
         try:
-            await asyncio.wait_for(events.announce(tenant_id, method), events.ANNOUNCE_TIMEOUT)
+            await events.announce_bounded(tenant_id, method)
         except Exception as exc:  # noqa: BLE001
             logger.warning("list change of upstream %s not passed on (%s)", upstream.name, exc)
             return
@@ -256,6 +256,6 @@ async def changed(tenant_id: int, upstream: UpstreamConfig, method: str) -> None
     try:
         await get_store().adelete_group(f"upstream:{upstream.id}")
         if method in _ANNOUNCED:
-            await asyncio.wait_for(events.announce(tenant_id, method), events.ANNOUNCE_TIMEOUT)
+            await events.announce_bounded(tenant_id, method)
     except Exception as exc:  # noqa: BLE001 (the listing expires by itself anyway)
         logger.warning("list change of upstream %s not passed on (%s)", upstream.name, exc)
