@@ -16,8 +16,9 @@ h11; the by-hand ``whoami`` beside the decorated one. ``wrk`` runs on the other 
 interleaved round by round and medians printed with each server's own CPU time per request,
 then each ratio beside its target, p99 at 8 connections, JWKS fetches during the timed rounds,
 and server CPU time per 1,000 requests with one instance and with three, each layout behind
-nginx, interleaved (``benchmarks/cpu.py``). Needs ``wrk``, ``taskset``, nginx for the last
-figure, and two cores; every figure is noisy on a shared machine: quote the ratios.
+nginx, interleaved (``benchmarks/cpu.py``), and the same for the bare app (the control). Needs
+``wrk``, ``taskset``, nginx for the last figures, and two cores; every figure is noisy on a
+shared machine: quote the ratios.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def targets() -> list[Target]:
     uvicorn = [*UVICORN, "--lifespan", "off"]
     h11 = [PY, "-m", "uvicorn", "--loop", "uvloop", "--http", "h11", "--log-level", "warning"]
     sdk = "benchmarks.reference_apps:sdk"
-    bare = "benchmarks.reference_apps:bare"
+    bare = BARE
     channels = "benchmarks.reference_apps:channels_consumer"
     return [
         Target("daphne  bare ASGI app", DAPHNE, "/", app=bare, credential=None),
@@ -273,13 +274,21 @@ def main() -> None:
                 target.runs.append(run)
         jwks = idp.jwks_hits - jwks_before
         one = by_name["uvicorn this server"]
-        cpu_rows = cpu.per_thousand(
-            env=env, work=work, script=scripts[one.name], seconds=args.seconds,
-            connections=args.connections, rounds=args.rounds, start=start,
-            target=lambda: Target("fleet", [*UVICORN, "--lifespan", "off"], "/mcp/bench"),
-            processes=processes,
-        )  # fmt: skip
-        _stop(processes)  # the records they left in the stream are all there now
+        uvicorn = [*UVICORN, "--lifespan", "off"]
+        fleets = {
+            "": lambda: Target("fleet", uvicorn, "/mcp/bench"),
+            # The control: the same two layouts serving the bare app, which does no work of
+            # its own, so whatever its three cost over its one is the layout's, not ours.
+            "bare_": lambda: Target("fleet bare", uvicorn, "/", app=BARE, credential=None),
+        }
+        for prefix, fleet in fleets.items():
+            measured = cpu.per_thousand(
+                env=env, work=work, script=scripts[one.name], seconds=args.seconds,
+                connections=args.connections, rounds=args.rounds, start=start, target=fleet,
+                processes=processes,
+            )  # fmt: skip
+            cpu_rows.update({prefix + name: value for name, value in measured.items()})
+            _stop(processes)  # the records they left in the stream are all there now
         cpu_rows.update(cpu.drain_cost(env))
     finally:
         _stop(processes)
@@ -294,6 +303,7 @@ def main() -> None:
 
 
 PUBLIC_URL = "http://127.0.0.1:8000"
+BARE = "benchmarks.reference_apps:bare"
 # What compose.yaml and the Kubernetes ConfigMap set: tool-call records are moved to the
 # database by ``drain_audit --follow`` processes of their own (measured after the rounds).
 PRODUCTION: dict[str, object] = {"AUDIT_DRAIN_IN_PROCESS": False}

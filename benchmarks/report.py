@@ -83,6 +83,12 @@ def print_report(
             f"nginx {cpu['nginx_three']:.0f} ms)"
         )
         print(f"three / one = {ratio:.2f} {_verdict(ratio, 1.1, at_most=True)}")
+    if cpu.get("bare_one"):
+        print(
+            f"the same two layouts serving the bare ASGI app (what the layout itself costs): "
+            f"one {cpu['bare_one']:.0f} ms, three {cpu['bare_three']:.0f} ms, three / one = "
+            f"{cpu['bare_three'] / cpu['bare_one']:.2f}"
+        )
     if cpu.get("drained"):
         print(
             f"drainer (drain_audit, a process of its own) CPU per 1,000 records: "
