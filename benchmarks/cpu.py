@@ -53,7 +53,7 @@ def _measured(pids: list[int], run: Callable[[], dict[str, float]]) -> tuple[flo
 
 
 def _balancer(work: Path, ports: list[int]) -> tuple[Any, list[int]]:
-    from tests.fleet.harness import Nginx
+    from tests.fleet.services import Nginx
 
     nginx = Nginx(Path(tempfile.mkdtemp(dir=work)), ports)
     nginx.start()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx2
 
 from tests.fleet.client import call_tool
-from tests.fleet.harness import SIZE, Fleet, seen_after
+from tests.fleet.harness import SIZE, Fleet
+from tests.fleet.services import seen_after
 
 WITHIN = 1.0
 

@@ -12,7 +12,8 @@ import time
 import httpx2
 
 from tests.fleet.client import TASKS, Answer, Load, call_tool, rpc, summary, tool_result
-from tests.fleet.harness import Fleet, wait_for
+from tests.fleet.harness import Fleet
+from tests.fleet.services import wait_for
 
 LOAD_SECONDS = 4.0
 KILL_AT = 1.5

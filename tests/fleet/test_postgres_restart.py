@@ -10,7 +10,8 @@ import time
 import httpx2
 
 from tests.fleet.client import Answer, Load, call_tool, summary
-from tests.fleet.harness import SIZE, Fleet, wait_for
+from tests.fleet.harness import SIZE, Fleet
+from tests.fleet.services import wait_for
 
 DOWN = 3.0
 # How soon after PostgreSQL is back every instance is ready and the database calls succeed.

@@ -11,7 +11,8 @@ import httpx2
 import redis
 
 from tests.fleet.client import Answer, Load, call_tool, summary
-from tests.fleet.harness import SIZE, Fleet, seen_after, wait_for
+from tests.fleet.harness import SIZE, Fleet
+from tests.fleet.services import seen_after, wait_for
 from tests.tenants.auth.idp import LoopbackIdP
 
 FREEZE = 10.0
