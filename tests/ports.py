@@ -1,4 +1,5 @@
-"""Ports for the servers the tests start, taken from below the kernel's ephemeral range.
+"""Ports for the servers the tests start, taken from below the kernel's ephemeral range, and a
+thread to serve a standard-library server in.
 
 A port found by binding port 0 and closing the socket is free only for that moment: until
 the server started for it binds it, the kernel may hand the same number to any socket that
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import random
 import socket
+import socketserver
 import threading
 from pathlib import Path
 
@@ -46,3 +48,11 @@ def free_port(host: str = "127.0.0.1") -> int:
             _drawn.add(port)
             return port
     raise RuntimeError(f"no free port between {LOWEST} and {end}")
+
+
+def serve_in_thread(server: socketserver.BaseServer) -> threading.Thread:
+    """``serve_forever`` in a daemon thread, looking for ``shutdown()`` every 50 ms: at its
+    default half second, every test that stopped a stub waited up to that long for it."""
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    return thread

@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from mcp.client.auth import AuthorizationCodeResult
 
 from tests.interop.keyproxy import AlternatingProxy
+from tests.ports import serve_in_thread
 
 REDIRECT_URI = "http://127.0.0.1:1/callback"  # never reached: the person stops at it
 
@@ -211,8 +212,7 @@ def client_metadata_document(
     context.load_cert_chain(cert, key)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     server.url = f"https://{address}:{httpd.server_address[1]}/clients/sdk.json"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(httpd)
     try:
         yield server
     finally:

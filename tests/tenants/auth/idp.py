@@ -5,7 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tests.ports import serve_in_thread
 
 
 def b64(data: bytes) -> str:
@@ -115,7 +116,7 @@ class LoopbackIdP:
                 pass
 
         self.server = ThreadingHTTPServer((self.host, 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         return self
 
     def stop(self) -> None:
