@@ -96,22 +96,35 @@ async def run(
     key: cancellation.Key | None = None,
     before_answer: Callable[[], Awaitable[None]] | None = None,
     poll_after: float | None = None,
+    leaving_cancels_after: float | None = None,
 ) -> None:
     """Dispatch and answer; ``before_answer`` runs first (the client may leave once answered).
 
     ``key``: the request can be cancelled by notification. ``poll_after``: a request still
     running after this many seconds has its reply detached, if it can be.
+    ``leaving_cancels_after``: a request still running after this many seconds is cancelled
+    when its client closes the connection, even before any response has started (2026-07-28:
+    closing the response is the cancellation, and a JSON answer not yet sent is a response
+    the client can only close); a quicker one never starts listening, so most calls pay for
+    no listener.
     """
     work = _Work(call, reply, before_answer)
     if not reply.resumable:
         # A reply that cannot be resumed is never detached: the work runs in this task (the
         # client leaving cancels it, a cancellation names it): no task of its own to start
-        # and schedule, no watcher, no asyncio.wait.
+        # and schedule, no asyncio.wait.
         task = asyncio.current_task()
         work.entry = cancellation.register(key, task, until_done=False) if task else None
+        listen = None
+        if leaving_cancels_after is not None:
+            listen = asyncio.get_running_loop().call_later(
+                leaving_cancels_after, reply.watch_client
+            )
         try:
             await work()
         finally:
+            if listen is not None:
+                listen.cancel()
             if work.entry is not None:
                 work.entry.release()
         return

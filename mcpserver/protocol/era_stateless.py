@@ -12,6 +12,10 @@ from mcpserver.protocol.jsonrpc import Message
 from mcpserver.protocol.sse import Reply
 from tools.registry import catalogue_for
 
+# A call still running after this long is cancelled if its client closes the connection; one
+# answered sooner never starts listening for that (a listener is a task per request).
+LEAVING_CANCELS_AFTER = 0.05
+
 NAMED_METHODS = {
     "tools/call": "name",
     "prompts/get": "name",
@@ -71,4 +75,4 @@ async def post(exchange: Exchange, message: Message) -> None:
     )
     call = exchange.call(message, Era.STATELESS, notify=notifier(reply))
     key = cancellation.request_key(exchange.tenant_id, exchange.principal, message.id)
-    await run(call, reply, key=key)
+    await run(call, reply, key=key, leaving_cancels_after=LEAVING_CANCELS_AFTER)

@@ -107,6 +107,12 @@ class Reply:
             await send_chunk(self._send, retry_field(), more=False)
         return True
 
+    def watch_client(self) -> None:
+        """From now on, the client closing the connection ends this request, whether or not
+        a response has started (a stream that starts later keeps that watch)."""
+        if self._on_stream is not None and not self.finished:
+            self._on_stream(self.client_left)
+
     def client_left(self) -> bool:
         """The client closed the connection before the answer. A resumable stream (primed,
         every event logged: 2025-11-25) goes on into its log, as if detached, for GET with

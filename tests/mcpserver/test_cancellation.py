@@ -1,5 +1,6 @@
-"""notifications/cancelled in both eras: the named request's handler stops, its stream ends
-with no answer, and only the principal that sent the request can cancel it."""
+"""notifications/cancelled in both eras, and a 2026-07-28 client closing its connection: the
+named request's handler stops, its stream ends with no answer, and only the principal that sent
+the request can cancel it."""
 
 from __future__ import annotations
 
@@ -113,6 +114,36 @@ def test_a_stateless_request_is_cancelled_by_notification(endpoint: Endpoint, ti
     async_to_sync(asyncio.sleep)(0.3)  # six more steps, had it gone on
     assert _marks(ticks, "modern") == stopped_at
     assert len(stopped_at) < 200
+
+
+def test_a_stateless_call_whose_client_leaves_before_any_response_is_cancelled(
+    endpoint: Endpoint, ticks: Path
+) -> None:
+    # No progress token: the answer would be plain JSON, so nothing has been sent when the
+    # client closes the connection; in 2026-07-28 that close is the only cancellation.
+    call = _tick_call("job-left", "left")
+    del call["params"]["_meta"]["progressToken"]
+
+    async def scenario() -> bool:
+        app = _application()
+        body = json.dumps(call).encode()
+        stream = HttpCommunicator(
+            app, "POST", endpoint.path, body, _raw(_modern_headers(endpoint, "tools/call"))
+        )
+        await stream.send_input({"type": "http.request", "body": body})
+        for _ in range(150):  # the tool is running...
+            if len(_marks(ticks, "left")) >= 3:
+                break
+            await asyncio.sleep(0.02)
+        await stream.send_input({"type": "http.disconnect"})  # ...when its client leaves
+        await stream.wait(3)  # the request ends, with no answer
+        return await stream.receive_nothing(0.1)
+
+    assert async_to_sync(scenario)() is True
+    stopped_at = _marks(ticks, "left")
+    async_to_sync(asyncio.sleep)(0.3)  # six more steps, had it gone on
+    assert _marks(ticks, "left") == stopped_at
+    assert 3 <= len(stopped_at) < 200
 
 
 def test_another_principals_cancellation_is_ignored(
