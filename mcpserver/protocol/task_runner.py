@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from mcpserver.conf import mcp_settings
 from mcpserver.eras import Era
@@ -23,6 +23,7 @@ from mcpserver.errors import InternalError, McpError
 from mcpserver.process import process_state
 from mcpserver.protocol import tasks
 from mcpserver.protocol.translator import tool_failure
+from sessions_store.errors import StoreUnavailable
 from sessions_store.store import get_store
 from tenants.principal import AuthMethod, Principal
 from tools.context import ToolContext
@@ -30,6 +31,7 @@ from tools.errors import ToolError
 from tools.registry import catalogue_for
 
 logger = logging.getLogger("mcpserver.protocol")
+T = TypeVar("T")
 
 # Tasks running in this process, by (tenant id, task id): held so the event loop does not
 # drop them half-way, and so a tasks/update or tasks/cancel answered here wakes them at once
@@ -113,7 +115,9 @@ class _Task:
             if gone not in changes:
                 self.record.pop(gone, None)
         key = tasks.record_key(self.tenant_id, self.task_id)
-        await self.store.aset_json(key, self.record, ttl=tasks.ttl_seconds())
+        await _persisting(
+            lambda: self.store.aset_json(key, self.record, ttl=tasks.ttl_seconds(), strict=True)
+        )
 
     async def park(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """``request_input`` inside the task: input_required until every request is answered."""
@@ -142,10 +146,36 @@ class _Task:
             await self.pause()
 
 
+# How long a runner waits between tries of a read or write of its task that the shared store
+# could not take (a Redis stalled or restarting): about 10 s in all, then the failure stands.
+_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3.0, 4.0)
+
+
+async def _persisting(attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()`` (a strict store call) until the store takes it, for a bounded time.
+
+    A task's record is the only place its client learns anything: a write the store did not
+    take leaves the task "working" for good (a client polling it never sees the input it must
+    give), and a first read that failed would never start it. So a runner's reads and writes
+    of the record are strict, and tried again rather than dropped.
+    """
+    for delay in _RETRY_DELAYS:
+        try:
+            return await attempt()
+        except StoreUnavailable:  # each failed try is counted by the store itself
+            await asyncio.sleep(delay)
+    return await attempt()
+
+
 async def execute(tenant_id: int, task_id: str) -> None:
     """Do a task's work and record its outcome; a task already settled is left alone."""
     store = get_store()
-    record = await store.aget_json(tasks.record_key(tenant_id, task_id))
+    key = tasks.record_key(tenant_id, task_id)
+    try:
+        record = await _persisting(lambda: store.aget_json(key, strict=True))
+    except StoreUnavailable:
+        logger.error("task %s not started: the shared store could not be read", task_id)
+        return
     if not isinstance(record, dict) or record.get("status") in tasks.TERMINAL:
         return
     task = _Task(tenant_id, task_id, record)
