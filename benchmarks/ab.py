@@ -16,29 +16,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import shutil
 import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks import cpu, mcp_http, wrk
+from benchmarks import cpu, servers, wrk
 from tests import ports
 
 
 def _start(checkout: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     port = ports.free_port()
-    command = [*mcp_http.UVICORN, "--lifespan", "off", "--host", "127.0.0.1", "--port", str(port)]
-    overrides = json.dumps(mcp_http.PRODUCTION)
+    command = [*servers.UVICORN, "--lifespan", "off", "--host", "127.0.0.1", "--port", str(port)]
+    overrides = json.dumps(servers.PRODUCTION)
     process = subprocess.Popen(  # noqa: S603
         [wrk.require("taskset"), "-c", "0", *command, "mcpserver.asgi:application"],
         cwd=checkout,
         env={**env, "MCP_BENCH_OVERRIDES": overrides},
         stdout=subprocess.DEVNULL,
     )
-    mcp_http.wait_for(port, process)
+    servers.wait_for(port, process)
     return process, port
 
 
@@ -52,31 +50,21 @@ def main() -> None:
     args = parser.parse_args()
     from tests.tenants.auth.idp import LoopbackIdP, new_key
 
-    checkouts = {"this": mcp_http.ROOT, "other": args.other.resolve()}
+    checkouts = {"this": servers.ROOT, "other": args.other.resolve()}
     work = Path(tempfile.mkdtemp(prefix="mcp-ab-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "MCP_ENCRYPTION_KEYS": secrets.token_hex(32),
-        "DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
-        "LOG_LEVEL": "WARNING",
-        "REDIS_URL": "",
-        "MCP_PUBLIC_URL": mcp_http.PUBLIC_URL,
-    }
+    env = servers.environment(f"sqlite:///{work}/db.sqlite3")
     idp = LoopbackIdP(keys=[new_key("ES256", "bench-1")]).start()
-    redis = mcp_http.start_redis(work, env)
-    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    redis = servers.start_redis(work, env)
+    running: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in checkouts}
     try:
-        script = wrk.script(work, mcp_http.prepare(env, idp.issuer), args.tool, label="key")
+        script = wrk.script(work, servers.prepare(env, idp.issuer), args.tool, label="key")
         for name, checkout in checkouts.items():
-            servers[name] = _start(checkout, env)
-        for _process, port in servers.values():  # warm up
+            running[name] = _start(checkout, env)
+        for _process, port in running.values():  # warm up
             wrk.run(f"http://127.0.0.1:{port}/mcp/bench", script, 2, args.connections)
         for _ in range(args.rounds):
-            for name, (process, port) in servers.items():
+            for name, (process, port) in running.items():
                 before = cpu.cpu_seconds(process.pid)
                 run = wrk.run(
                     f"http://127.0.0.1:{port}/mcp/bench", script, args.seconds, args.connections
@@ -86,7 +74,7 @@ def main() -> None:
                 spent = cpu.cpu_seconds(process.pid) - before
                 runs[name].append((spent / max(run["requests"], 1) * 1e6, run["rps"]))
     finally:
-        for process, _port in servers.values():
+        for process, _port in running.values():
             process.terminate()
             process.wait(timeout=10)
         if redis is not None:

@@ -25,26 +25,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks import wrk
+from benchmarks.servers import (
+    BARE,
+    DAPHNE,
+    PRODUCTION,
+    PUBLIC_URL,
+    PY,
+    ROOT,
+    UVICORN,
+    database_url,
+    environment,
+    prepare,
+    start_redis,
+    stop_all,
+    wait_for,
+)  # fmt: skip
 from tests import ports
-
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
-UVICORN = [PY, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools"]
-UVICORN += ["--log-level", "warning", "--no-access-log"]
-DAPHNE = [PY, "-m", "daphne", "-v", "0"]
 
 
 @dataclass
@@ -65,65 +69,6 @@ class Target:
     port: int = 0
     pid: int = 0
     runs: list[dict[str, float]] = field(default_factory=list)
-
-
-SEED_REQUIREMENTS = """
-from tenants.audit import Actor
-from tenants.models import Tenant
-from tools.workspace.services import requirement_create
-tenant = Tenant.objects.get(slug="bench")
-for n in range(20):
-    requirement_create(tenant_id=tenant.pk, title=f"Requirement {n}", description="x" * 200,
-                       repositories=["bench/api", "bench/web"], created_by="bench",
-                       actor=Actor.system("bench"))
-"""
-
-
-def prepare(env: dict[str, str], issuer: str) -> str:
-    def manage(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603
-            [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-        )
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    toolsets = "builtin,bench-by-hand,workspace"
-    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", toolsets)
-    # A workspace read worth measuring: a page of 20 requirements with their repositories.
-    manage("shell", "-v", "0", "-c", SEED_REQUIREMENTS)
-    # Serving is measured, not refusing: the default per-credential limit would turn most of
-    # the load into 429s (its own cost is in the README, "Rate limits").
-    manage("set_rate_limit", "bench", "--credential", "off")
-    manage("add_identity_provider", "bench", "--issuer", issuer, "--allow-private")
-    created = manage("create_api_key", "bench", "--name", "bench", "--scopes", "workspace:read")
-    return created.strip().splitlines()[-1]
-
-
-def database_url(work: Path) -> tuple[str, str]:
-    """A fresh database on ``BENCH_POSTGRES_URL``'s server (or SQLite in ``work``), and its
-    engine's name for the report."""
-    server = os.environ.get("BENCH_POSTGRES_URL")
-    if not server:
-        return f"sqlite:///{work}/db.sqlite3", "SQLite"
-    import psycopg
-
-    name = f"bench_{secrets.token_hex(4)}"
-    url = urlsplit(server)
-    with psycopg.connect(urlunsplit(url._replace(path="/postgres")), autocommit=True) as db:
-        db.execute(f"CREATE DATABASE {name}")  # a fresh name of hex digits
-    return urlunsplit(url._replace(path=f"/{name}")), "PostgreSQL"
-
-
-def wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a server exited early: {process.args!r}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"a server did not start: {process.args!r}")
 
 
 def targets() -> list[Target]:
@@ -182,34 +127,6 @@ def start(target: Target, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
-def start_redis(work: Path, env: dict[str, str]) -> subprocess.Popen[bytes] | None:
-    redis_server = shutil.which("redis-server")
-    if not redis_server:
-        return None
-    # The production shape: shared store, caches and Channels layer on Redis.
-    sock = work / "redis.sock"
-    command = [wrk.require("taskset"), "-c", "1", redis_server, "--port", "0", "--save", ""]
-    process = subprocess.Popen(  # noqa: S603
-        [*command, "--unixsocket", str(sock)],
-        stdout=subprocess.DEVNULL,
-        cwd=work,
-    )
-    for _ in range(50):
-        if sock.exists():
-            break
-        time.sleep(0.1)
-    env["REDIS_URL"] = f"unix://{sock}"
-    return process
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(timeout=10)
-    processes.clear()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5)
@@ -223,17 +140,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
     database, engine = database_url(work)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "MCP_ENCRYPTION_KEYS": secrets.token_hex(32),
-        "DATABASE_URL": database,
-        "LOG_LEVEL": "WARNING",
-        "REDIS_URL": "",
-        "MCP_PUBLIC_URL": PUBLIC_URL,
-    }
+    env = environment(database)
     idp = LoopbackIdP(keys=[new_key("ES256", "bench-1")]).start()
     redis = start_redis(work, env)
     key = prepare(env, idp.issuer)
@@ -288,10 +195,10 @@ def main() -> None:
                 processes=processes,
             )  # fmt: skip
             cpu_rows.update({prefix + name: value for name, value in measured.items()})
-            _stop(processes)  # the records they left in the stream are all there now
+            stop_all(processes)  # the records they left in the stream are all there now
         cpu_rows.update(cpu.drain_cost(env))
     finally:
-        _stop(processes)
+        stop_all(processes)
         if redis is not None:  # after the servers, which write to it until they stop
             redis.terminate()
             redis.wait(timeout=10)
@@ -301,12 +208,6 @@ def main() -> None:
         rows, args, redis=bool(env["REDIS_URL"]), jwks=jwks, cpu=cpu_rows, database=engine
     )
 
-
-PUBLIC_URL = "http://127.0.0.1:8000"
-BARE = "benchmarks.reference_apps:bare"
-# What compose.yaml and the Kubernetes ConfigMap set: tool-call records are moved to the
-# database by ``drain_audit --follow`` processes of their own (measured after the rounds).
-PRODUCTION: dict[str, object] = {"AUDIT_DRAIN_IN_PROCESS": False}
 
 if __name__ == "__main__":
     main()
