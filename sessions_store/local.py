@@ -2,7 +2,8 @@
 
 Revocation safety rests on ``generation``: every invalidation bumps it, and a value read from
 the shared tier is only cached if no invalidation happened while it was being read. Without
-that, a get racing a delete could put the revoked value back after the delete cleared it.
+that, a get racing a delete could put the revoked value back after the delete cleared it; and a
+get racing this process's own write could put the value the write replaced back over it.
 """
 
 from __future__ import annotations
@@ -40,13 +41,21 @@ class ProcessCache:
             return None
         return entry[0]
 
-    def put(self, key: bytes, value: bytes, *, ttl: float, generation: int) -> None:
-        """Cache ``value`` unless an invalidation happened since ``generation`` was read."""
-        if self.max_size <= 0 or ttl <= 0:
-            return
+    def put(
+        self, key: bytes, value: bytes, *, ttl: float, generation: int, written: bool = False
+    ) -> None:
+        """Cache ``value`` unless an invalidation happened since ``generation`` was read.
+
+        ``written``: ``value`` is what this process has just written to the shared tier, so
+        it counts as an invalidation too: a read that began before the write may have found
+        the value it replaced, and must not cache that over this one when it completes.
+        """
         expires = time.monotonic() + min(ttl, self.ttl)
         with self._lock:
-            if generation != self.generation:
+            current = self.generation
+            if written:
+                self.generation += 1
+            if generation != current or self.max_size <= 0 or ttl <= 0:
                 return
             self._entries[key] = (value, expires)
             self._entries.move_to_end(key)

@@ -152,10 +152,9 @@ class Store(AsyncStore):
             if strict:
                 raise StoreUnavailable("the shared store could not be written") from exc
             return
-        if cacheable:
-            self.cache.put(
-                name, value, ttl=min(ttl, self.backend.process_cache_cap), generation=generation
-            )
+        ttl = min(ttl, self.backend.process_cache_cap) if cacheable else 0.0
+        # Even when not kept here, the write ends any read begun before it (written=True).
+        self.cache.put(name, value, ttl=ttl, generation=generation, written=True)
 
     def delete(self, key: str) -> None:
         name = entry_name(key)
@@ -166,6 +165,9 @@ class Store(AsyncStore):
         except self._errors as exc:
             self._revocation_failed("delete", exc)
             self._pending.add(KEY, name)
+            return
+        # Again once it is gone: a read begun before the removal must not cache what it found.
+        self.cache.drop((name,))
 
     def delete_group(self, group: str, *, strict: bool = False) -> int:
         """How many live entries were deleted (0 if the shared tier is down: retried later).
