@@ -182,6 +182,8 @@ async def execute(tenant_id: int, task_id: str) -> None:
     _running[(tenant_id, task_id)] = task
     try:
         await _execute(task)
+    except StoreUnavailable:  # a write tried again for as long as it may be
+        logger.error("task %s stopped: the shared store could not record its state", task_id)
     finally:
         _running.pop((tenant_id, task_id), None)
 
