@@ -10,10 +10,8 @@ as they found it. Every wait here is bounded. Used by the fleet tests and the so
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -195,6 +193,4 @@ class Fleet:
         self.cluster.stop_all()
         self.stop_worker()
         self.redis.stop()
-        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
-            self.pg.stop()
-        shutil.rmtree(self.pg.directory, ignore_errors=True)
+        self.pg.remove()

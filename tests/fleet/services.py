@@ -5,6 +5,7 @@ the bounded waits every part of the fleet uses. Nothing here needs pytest to be 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -66,7 +67,7 @@ class PostgresServer:
         return f"postgres://postgres@{quote(str(self.directory), safe='')}/postgres"
 
     def _pg(self, *args: str) -> None:
-        subprocess.run([*self.as_pg, *args], check=True, capture_output=True, timeout=60)
+        subprocess.run([*self.as_pg, *args], check=True, capture_output=True, timeout=120)
 
     def init(self) -> None:
         self.directory.chmod(0o755)
@@ -82,9 +83,16 @@ class PostgresServer:
         self._pg(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-w", "-o", options,
                  "start")  # fmt: skip
 
-    def stop(self) -> None:
-        """Immediate: every connection is cut, as when the database host goes away."""
-        self._pg(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+    def stop(self, *, mode: str = "immediate") -> None:
+        """Immediate by default: every connection is cut, as when the database host goes
+        away (``"fast"``: the server ends its sessions first, as an orderly restart does)."""
+        self._pg(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        """Stopped if it still runs, and its directory gone."""
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 NGINX_CONF = """

@@ -8,9 +8,7 @@ back, everything answers as before, without restarting the server.
 
 import hashlib
 import json
-import os
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,15 +16,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from glob import glob
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import redis
 
 from sessions_store.backends.base import entry_name
+from tests.fleet.services import PostgresServer
 from tests.mcpserver.conftest import ROOT, Served, base_env
 from tests.sessions_store.conftest import RedisServer, wait_for
 
@@ -38,65 +35,14 @@ pytestmark = pytest.mark.own_database
 MODERN = "2026-07-28"
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if found:
-        return Path(found[-1]).parent
-    pg_ctl = shutil.which("pg_ctl")
-    return Path(pg_ctl).parent if pg_ctl else None
-
-
-class PostgresServer:
-    """A private PostgreSQL on a Unix socket, which a test may stop and start again."""
-
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin = bin_dir
-        # Not under pytest's tmp_path: as root, the server runs as "postgres", who must be
-        # able to reach its directory.
-        self.dir = Path(tempfile.mkdtemp(prefix="mcp-pg-outage."))
-        self.dir.chmod(0o755)
-        self.data, self.sock = self.dir / "data", self.dir / "sock"
-        self.sock.mkdir()
-        self.as_pg = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-        if self.as_pg:
-            shutil.chown(self.dir, "postgres")
-            shutil.chown(self.sock, "postgres")
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@{quote(str(self.sock), safe='')}/postgres"
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_pg, *args], check=True, capture_output=True, timeout=120)
-
-    def init(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "--no-sync")  # fmt: skip
-        self.start()
-
-    def start(self) -> None:
-        options = f"-k {self.sock} -c listen_addresses='' -c fsync=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
-                  "-w", "-o", options, "start")  # fmt: skip
-
-    def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def remove(self) -> None:
-        pg_ctl = str(self.bin / "pg_ctl")
-        subprocess.run(
-            [*self.as_pg, pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
 def postgres() -> Iterator[PostgresServer]:
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (bin/with-test-services installs it)")
-    server = PostgresServer(bin_dir)
+    # Not under pytest's tmp_path: as root, the server runs as "postgres", who must be able
+    # to reach its directory.
+    try:
+        server = PostgresServer(Path(tempfile.mkdtemp(prefix="mcp-pg-outage.")))
+    except RuntimeError as missing:
+        pytest.skip(str(missing))
     try:
         server.init()
         yield server
@@ -199,7 +145,7 @@ def test_a_postgres_outage_is_503_and_cached_credentials_keep_working(
     client = redis.Redis(unix_socket_path=str(private_redis.socket))
     wait_for(lambda: all(client.exists(name) for name in cached), timeout=30)
 
-    postgres.stop()
+    postgres.stop(mode="fast")
     waits = []
     try:
         new_key = tools_list(base, "acme", fresh)
