@@ -15,29 +15,13 @@ virtual environment and the collected static files of this one beside it.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks import cpu, servers, wrk
-from tests import ports
-
-
-def _start(checkout: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = ports.free_port()
-    command = [*servers.UVICORN, "--lifespan", "off", "--host", "127.0.0.1", "--port", str(port)]
-    overrides = json.dumps(servers.PRODUCTION)
-    process = subprocess.Popen(  # noqa: S603
-        [wrk.require("taskset"), "-c", "0", *command, "mcpserver.asgi:application"],
-        cwd=checkout,
-        env={**env, "MCP_BENCH_OVERRIDES": overrides},
-        stdout=subprocess.DEVNULL,
-    )
-    servers.wait_for(port, process)
-    return process, port
+from benchmarks import cpu, mcp_http, servers, wrk
 
 
 def main() -> None:
@@ -55,28 +39,31 @@ def main() -> None:
     env = servers.environment(f"sqlite:///{work}/db.sqlite3")
     idp = LoopbackIdP(keys=[new_key("ES256", "bench-1")]).start()
     redis = servers.start_redis(work, env)
-    running: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    running: dict[str, mcp_http.Target] = {}
+    processes: list[subprocess.Popen[bytes]] = []
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in checkouts}
     try:
         script = wrk.script(work, servers.prepare(env, idp.issuer), args.tool, label="key")
         for name, checkout in checkouts.items():
-            running[name] = _start(checkout, env)
-        for _process, port in running.values():  # warm up
-            wrk.run(f"http://127.0.0.1:{port}/mcp/bench", script, 2, args.connections)
+            target = mcp_http.Target(name, [*servers.UVICORN, "--lifespan", "off"], "/mcp/bench")
+            processes.append(mcp_http.start(target, env, cwd=checkout))
+            running[name] = target
+        for target in running.values():  # warm up
+            wrk.run(f"http://127.0.0.1:{target.port}/mcp/bench", script, 2, args.connections)
         for _ in range(args.rounds):
-            for name, (process, port) in running.items():
-                before = cpu.cpu_seconds(process.pid)
-                run = wrk.run(
-                    f"http://127.0.0.1:{port}/mcp/bench", script, args.seconds, args.connections
-                )
-                if run["errors"]:
-                    raise SystemExit(f"{name}: {run['errors']:.0f} requests were not answered 2xx")
-                spent = cpu.cpu_seconds(process.pid) - before
-                runs[name].append((spent / max(run["requests"], 1) * 1e6, run["rps"]))
+            for name, target in running.items():
+
+                def load(
+                    url: str = f"http://127.0.0.1:{target.port}/mcp/bench", name: str = name
+                ) -> dict[str, float]:
+                    run = wrk.run(url, script, args.seconds, args.connections)
+                    if run["errors"]:
+                        raise SystemExit(f"{name}: {run['errors']:.0f} requests not answered 2xx")
+                    return run
+
+                runs[name].append(cpu.measured([target.pid], load))
     finally:
-        for process, _port in running.values():
-            process.terminate()
-            process.wait(timeout=10)
+        servers.stop_all(processes)
         if redis is not None:
             redis.terminate()
             redis.wait(timeout=10)

@@ -107,7 +107,8 @@ def targets() -> list[Target]:
     ]  # fmt: skip
 
 
-def start(target: Target, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(target: Target, env: dict[str, str], *, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    """``target``'s server, from the checkout at ``cwd`` (this one unless named)."""
     target.port = ports.free_port()
     if target.command is DAPHNE:
         bind = ["-b", "127.0.0.1", "-p", str(target.port), target.app]
@@ -118,7 +119,7 @@ def start(target: Target, env: dict[str, str]) -> subprocess.Popen[bytes]:
         overrides["REDIS_URL"] = f"{env['REDIS_URL']}?db={target.redis_db}"
     process = subprocess.Popen(  # noqa: S603
         [wrk.require("taskset"), "-c", "0", *target.command, *bind],
-        cwd=ROOT,
+        cwd=cwd,
         env={**env, **overrides},
         stdout=subprocess.DEVNULL,
     )
