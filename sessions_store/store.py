@@ -152,9 +152,9 @@ class Store(AsyncStore):
             if strict:
                 raise StoreUnavailable("the shared store could not be written") from exc
             return
-        ttl = min(ttl, self.backend.process_cache_cap) if cacheable else 0.0
+        kept_for = min(ttl, self.backend.process_cache_cap) if cacheable else 0.0
         # Even when not kept here, the write ends any read begun before it (written=True).
-        self.cache.put(name, value, ttl=ttl, generation=generation, written=True)
+        self.cache.put(name, value, ttl=kept_for, generation=generation, written=True)
 
     def delete(self, key: str) -> None:
         name = entry_name(key)
