@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from tenants import services
 from tenants.audit import Actor
 from tenants.models import ApiKey, Tenant
 from tests import ports
+from tests.fleet.services import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,3 +119,19 @@ def pytest_report_header(config: Any) -> str:
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return f"database: {engine}; redis for tests: {os.environ.get('TEST_REDIS_URL', 'none')}"
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL of the test's own, which it may stop and start again."""
+    # Not under pytest's tmp_path: as root, the server runs as "postgres", who must be able
+    # to reach its directory.
+    try:
+        server = PostgresServer(Path(tempfile.mkdtemp(prefix="mcp-pg-")))
+    except RuntimeError as missing:  # PostgreSQL not installed
+        pytest.skip(str(missing))
+    try:
+        server.init()
+        yield server
+    finally:
+        server.remove()

@@ -14,9 +14,9 @@ import httpx2
 import pytest
 import redis
 
+from tests.fleet.services import PostgresServer
 from tests.interop.faults import MODERN, headers, wait_until
 from tests.interop.instances import Cluster, Console
-from tests.mcpserver.test_database_outage import PostgresServer, _pg_bin
 from tests.sessions_store.conftest import RedisServer
 
 pytestmark = pytest.mark.own_database
@@ -131,19 +131,6 @@ def test_a_redis_restart_loses_and_doubles_nothing(
         cluster.stop_all()
 
 
-@pytest.fixture
-def postgres() -> Iterator[PostgresServer]:
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (bin/with-test-services installs it)")
-    server = PostgresServer(bin_dir)
-    try:
-        server.init()
-        yield server
-    finally:
-        server.remove()
-
-
 def test_records_wait_in_redis_while_the_database_is_away(
     tmp_path: Path, durable_redis: RedisServer, postgres: PostgresServer
 ) -> None:
@@ -157,7 +144,7 @@ def test_records_wait_in_redis_while_the_database_is_away(
                 answered += tool_call(http, cluster.urls[n % 2], key, n)
             with cluster.console() as console:
                 wait_until(lambda: recorded(console) == answered, timeout=30, what="first records")
-            postgres.stop()
+            postgres.stop(mode="fast")
             during = sum(tool_call(http, cluster.urls[n % 2], key, n) for n in range(20, 60))
             assert during == 40  # answered from the caches, recorded in the stream
             client = redis.Redis.from_url(durable_redis.url)

@@ -11,7 +11,6 @@ import json
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,6 @@ import pytest
 import redis
 
 from sessions_store.backends.base import entry_name
-from tests.fleet.services import PostgresServer
 from tests.mcpserver.conftest import ROOT, Served, base_env
 from tests.sessions_store.conftest import RedisServer, wait_for
 
@@ -33,21 +31,6 @@ pytestmark = pytest.mark.own_database
 
 
 MODERN = "2026-07-28"
-
-
-@pytest.fixture
-def postgres() -> Iterator[PostgresServer]:
-    # Not under pytest's tmp_path: as root, the server runs as "postgres", who must be able
-    # to reach its directory.
-    try:
-        server = PostgresServer(Path(tempfile.mkdtemp(prefix="mcp-pg-outage.")))
-    except RuntimeError as missing:
-        pytest.skip(str(missing))
-    try:
-        server.init()
-        yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
