@@ -4,7 +4,8 @@
 timeout, behind the store's breaker), sealed with the key ring under the stream's name so
 nothing written to Redis by anyone else is taken for a record. Without Redis (the embedded
 default, an outage, an open breaker) the record goes to a bounded in-process queue instead,
-which a background thread hands to the sink: never the event loop, never the caller.
+which a background thread hands to the sink: never the event loop, never the caller. So does
+a record whose caller is cancelled while its append waits (it may reach the stream as well).
 
 Drainers (``drain_stream``: a thread in each server process, a Celery task, a management
 command) read the stream through a consumer group and acknowledge entries only after the sink
@@ -20,6 +21,7 @@ full is dropped, counted and logged.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import os
@@ -78,13 +80,19 @@ class Journal:
 
     # -- the request path ------------------------------------------------------------------
     async def aappend(self, record: bytes) -> None:
-        """Hand ``record`` over; never raises, and never waits longer than the append timeout."""
+        """Hand ``record`` over; never raises, and never waits longer than the append timeout.
+        Cancelled while it waits, it hands the record to the in-process queue and re-raises."""
         self._ensure_threads()
         if self.stream is not None:
             try:
                 envelope = get_keyring().seal(record, aad=self.stream.name)
                 await self.stream.aappend(envelope)
                 return
+            except asyncio.CancelledError:
+                # The caller is going (its client left) with its record on the way: sent or
+                # not, the queue takes it too. A record that reaches the sink twice is one.
+                self.enqueue(record)
+                raise
             except Exception as exc:  # noqa: BLE001 (any failure: the queue takes it)
                 metrics.incr(f"journal.{self.config.name}.fallback")
                 logger.debug("journal %s: stream append failed (%s)", self.config.name, exc)

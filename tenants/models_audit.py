@@ -23,6 +23,7 @@ class AuditLog(models.Model):
         SUCCESS = "success", "Success"
         FAILURE = "failure", "Failure"
         DENIED = "denied", "Denied"
+        CANCELLED = "cancelled", "Cancelled"
 
     time = models.DateTimeField(default=timezone.now, db_index=True)
     tenant = models.ForeignKey(

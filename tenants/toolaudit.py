@@ -54,6 +54,7 @@ class Result:
     PROTOCOL_ERROR = "protocol_error"  # a JSON-RPC error (-32602 unknown tool, bad arguments)
     REFUSED = "refused"  # stopped before the tool ran: insufficient scope, rate limited
     INPUT_REQUIRED = "input_required"  # the tool asked the client for input
+    CANCELLED = "cancelled"  # stopped by its client (a cancellation, or leaving) before its answer
 
 
 _OUTCOMES = {
@@ -62,6 +63,7 @@ _OUTCOMES = {
     Result.IS_ERROR: AuditLog.Outcome.FAILURE,
     Result.PROTOCOL_ERROR: AuditLog.Outcome.FAILURE,
     Result.REFUSED: AuditLog.Outcome.DENIED,
+    Result.CANCELLED: AuditLog.Outcome.CANCELLED,
 }
 
 
@@ -223,6 +225,12 @@ async def submit(record: ToolCallRecord) -> None:
         await database_sync_to_async(tool_calls_record)(payloads=[record.encode()])
         return
     await journal().aappend(record.encode())
+
+
+def submit_nowait(record: ToolCallRecord) -> None:
+    """Hand the record over without waiting (a caller being cancelled cannot wait): to the
+    journal's in-process queue, which its thread writes to the database; never raises."""
+    journal().enqueue(record.encode())
 
 
 def _row(payload: bytes) -> auditchain.NewRow | None:

@@ -2,12 +2,14 @@
 
 ``audited`` runs the call and submits its record before the answer leaves: the tool's
 result (``ok``, ``isError``, input required), a JSON-RPC error, or a refusal before the tool
-ran (insufficient scope, rate limited). A call cancelled by its client gets no answer and no
-record. A tenant's own tool adds the upstream it called, the upstream's latency and error.
+ran (insufficient scope, rate limited). A call cancelled by its client (a cancellation, or
+the client leaving) gets no answer; its record, ``cancelled``, is handed over without waiting.
+A tenant's own tool adds the upstream it called, the upstream's latency and error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,7 +20,14 @@ from mcpserver.eras import META_CLIENT_INFO, META_VERSION
 from mcpserver.errors import McpError
 from mcpserver.observability import tracing
 from mcpserver.protocol.call import Call
-from tenants.toolaudit import Result, ToolCallRecord, UpstreamCall, submit, upstream_call
+from tenants.toolaudit import (
+    Result,
+    ToolCallRecord,
+    UpstreamCall,
+    submit,
+    submit_nowait,
+    upstream_call,
+)
 
 _REFUSALS = frozenset({403, 429})
 
@@ -49,46 +58,45 @@ def _upstream_fields(noted: UpstreamCall | None) -> dict[str, Any]:
     }
 
 
-async def _submit(
+def _record(
     call: Call, started: float, result: str, code: int | None, noted: UpstreamCall | None
-) -> None:
+) -> ToolCallRecord:
     if call.stateless:
         client, version = call.meta.get(META_CLIENT_INFO), call.meta.get(META_VERSION)
     else:
         session = call.session or {}
         client, version = session.get("client"), session.get("version")
+    return ToolCallRecord.build(
+        principal=call.principal,
+        tool=call.params.get("name"),
+        arguments=call.params.get("arguments"),
+        client_info=client,
+        protocol_version=version,
+        result=result,
+        code=code,
+        duration_ms=(time.monotonic() - started) * 1000,
+        request_id=request_id_var.get("-"),
+        client_ip=call.client_ip,
+        **_upstream_fields(noted),
+    )
+
+
+async def _submit(
+    call: Call, started: float, result: str, code: int | None, noted: UpstreamCall | None
+) -> None:
     try:
-        await _build_and_submit(call, started, result, code, client, version, noted)
+        await submit(_record(call, started, result, code, noted))
     except Exception:
         # submit() already falls back to an in-process queue when Redis fails; getting here is
         # a fault of ours, logged, never a failed tool call.
         logger.exception("tool call audit record not submitted")
 
 
-async def _build_and_submit(
-    call: Call,
-    started: float,
-    result: str,
-    code: int | None,
-    client: Any,
-    version: Any,
-    noted: UpstreamCall | None,
-) -> None:
-    await submit(
-        ToolCallRecord.build(
-            principal=call.principal,
-            tool=call.params.get("name"),
-            arguments=call.params.get("arguments"),
-            client_info=client,
-            protocol_version=version,
-            result=result,
-            code=code,
-            duration_ms=(time.monotonic() - started) * 1000,
-            request_id=request_id_var.get("-"),
-            client_ip=call.client_ip,
-            **_upstream_fields(noted),
-        )
-    )
+def _submit_cancelled(call: Call, started: float, noted: UpstreamCall | None) -> None:
+    try:
+        submit_nowait(_record(call, started, Result.CANCELLED, None, noted))
+    except Exception:
+        logger.exception("tool call audit record not submitted")
 
 
 async def audited(call: Call, run: Callable[[Call], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -99,6 +107,10 @@ async def audited(call: Call, run: Callable[[Call], Awaitable[dict[str, Any]]]) 
         try:
             with tracing.span("mcp.tool_call", {"mcp.tool.name": str(call.params.get("name"))}):
                 answer = await run(call)
+        except asyncio.CancelledError:
+            # Whatever the tool did before its client stopped it is on the record; no waiting.
+            _submit_cancelled(call, started, upstream_call.get())
+            raise
         except Exception as exc:
             await _submit(call, started, *_of_error(exc), upstream_call.get())
             raise

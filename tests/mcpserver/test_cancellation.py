@@ -87,6 +87,16 @@ def _marks(directory: Path, name: str) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
+def _recorded_results() -> list[str]:
+    """The results on the tick tool's audit records, once the journal's queue is written."""
+    from tenants import toolaudit
+    from tenants.models import AuditLog
+
+    assert toolaudit.journal().flush(timeout=5)
+    rows = AuditLog.objects.filter(action=toolaudit.ACTION, target="tick")
+    return [f"{row.details['result']}/{row.outcome}" for row in rows]
+
+
 def test_a_stateless_request_is_cancelled_by_notification(endpoint: Endpoint, ticks: Path) -> None:
     async def scenario() -> list[bytes]:
         app = _application()
@@ -114,6 +124,7 @@ def test_a_stateless_request_is_cancelled_by_notification(endpoint: Endpoint, ti
     async_to_sync(asyncio.sleep)(0.3)  # six more steps, had it gone on
     assert _marks(ticks, "modern") == stopped_at
     assert len(stopped_at) < 200
+    assert _recorded_results() == ["cancelled/cancelled"]
 
 
 def test_a_stateless_call_whose_client_leaves_before_any_response_is_cancelled(
@@ -144,6 +155,7 @@ def test_a_stateless_call_whose_client_leaves_before_any_response_is_cancelled(
     async_to_sync(asyncio.sleep)(0.3)  # six more steps, had it gone on
     assert _marks(ticks, "left") == stopped_at
     assert 3 <= len(stopped_at) < 200
+    assert _recorded_results() == ["cancelled/cancelled"]
 
 
 def test_another_principals_cancellation_is_ignored(
@@ -168,6 +180,7 @@ def test_another_principals_cancellation_is_ignored(
     rest = b"".join(async_to_sync(scenario)())
     assert b'"counted to 10"' in rest
     assert _marks(ticks, "kept") == [str(step) for step in range(1, 11)]
+    assert _recorded_results() == ["ok/success"]
 
 
 def test_a_cancellation_that_overtakes_its_request_still_cancels_it(
@@ -216,3 +229,4 @@ def test_a_session_request_is_cancelled_and_the_session_goes_on(
     async_to_sync(asyncio.sleep)(0.3)
     assert _marks(ticks, "legacy") == stopped_at
     assert endpoint.legacy(session, "ping", ident=8).json()["result"] == {}
+    assert _recorded_results() == ["cancelled/cancelled"]

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from mcpserver.eras import META_CLIENT_INFO
 from tenants import auditchain, toolaudit
-from tenants.models import AuditLog
+from tenants.models import AuditLog, Tenant
 from tenants.toolaudit import ToolCallRecord
 from tests.mcpserver.conftest import Endpoint
 from tests.mcpserver.test_scopes import scoped_endpoint  # noqa: F401 (a fixture)
@@ -218,12 +218,16 @@ def test_tool_usage_counts_calls_errors_and_refusals(
         endpoint.modern("tools/call", {"name": "whoami"})
     endpoint.modern("tools/call", {"name": "read_secret"})
     endpoint.modern("tools/call", {"name": "no_such_tool"})
+    # A call its client stopped is a call, neither an error nor a refusal.
+    tenant_id = Tenant.objects.get(slug=endpoint.slug).pk
+    cancelled = tool_call_record(tenant_id, "whoami", result=toolaudit.Result.CANCELLED)
+    toolaudit.tool_calls_record(payloads=[cancelled.encode()])
     out = StringIO()
     call_command("tool_usage", endpoint.slug, "--json", stdout=out)
     assert json.loads(out.getvalue()) == {
         "no_such_tool": {"calls": 1, "errors": 1, "refused": 0},
         "read_secret": {"calls": 1, "errors": 0, "refused": 1},
-        "whoami": {"calls": 3, "errors": 0, "refused": 0},
+        "whoami": {"calls": 4, "errors": 0, "refused": 0},
     }
     tomorrow = StringIO()
     call_command("tool_usage", endpoint.slug, "--json", "--since", "2999-01-01", stdout=tomorrow)

@@ -5,6 +5,7 @@ stream; a batch that fails sends exactly its own records to the in-process queue
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -13,11 +14,18 @@ from django.conf import settings
 from django.test import override_settings
 
 from sessions_store import metrics
+from sessions_store.cache_config import store_cache
 from sessions_store.crypto import get_keyring
+from sessions_store.store import get_store
 from tenants import auditchain, toolaudit
 from tenants.models import AuditLog
 from tests.mcpserver.test_tool_audit import tool_call_record
-from tests.sessions_store.conftest import use_redis_store  # noqa: F401 (a fixture)
+from tests.sessions_store.conftest import (  # noqa: F401 (fixtures)
+    RedisServer,
+    private_redis,
+    use_redis_store,
+    wait_live,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,3 +144,43 @@ def test_a_caller_cancelled_while_waiting_leaves_the_others_answered(
         asyncio.run(run())
         stored = _stored_tools(client, journal.stream.name)
         assert {f"t-{n}" for n in range(1, 5)} <= set(stored)
+        # The cancelled caller's record went to the in-process queue as well (it may be in the
+        # stream too): every record is in the database once.
+        assert journal.flush(timeout=10)
+        journal.drain_until_empty()
+        written = AuditLog.objects.filter(action=toolaudit.ACTION)
+        assert sorted(written.values_list("target", flat=True)) == [f"t-{n}" for n in range(5)]
+
+
+def test_a_record_whose_caller_is_cancelled_while_redis_is_frozen_is_written_once(
+    tenant: Any,
+    private_redis: RedisServer,  # noqa: F811
+) -> None:
+    caches = {**settings.CACHES, "store": store_cache(private_redis.url)}
+    with override_settings(CACHES=caches), _settings(AUDIT_APPEND_TIMEOUT=2.0):
+        wait_live(get_store())
+        journal = toolaudit.journal()
+        assert journal.stream is not None
+        written = AuditLog.objects.filter(action=toolaudit.ACTION)
+
+        async def cancelled_while_waiting() -> None:
+            private_redis.freeze()  # the XADD is sent, and nothing answers it
+            task = asyncio.ensure_future(toolaudit.submit(tool_call_record(tenant.pk, "frozen")))
+            await asyncio.sleep(0.2)
+            assert not task.done()
+            task.cancel()  # the client left
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        try:
+            asyncio.run(cancelled_while_waiting())
+            # In the database while Redis is still frozen: not left in a socket buffer.
+            assert journal.flush(timeout=10)
+            assert list(written.values_list("target", flat=True)) == ["frozen"]
+        finally:
+            private_redis.thaw()
+        # Whatever reached the stream as well is drained and skipped: still one row.
+        wait_live(get_store())
+        journal.drain_until_empty(deadline=time.monotonic() + 10)
+        assert list(written.values_list("target", flat=True)) == ["frozen"]
+        assert auditchain.verify(tenant.pk).intact
