@@ -94,7 +94,12 @@ DATABASES = {
     "default": dj_database_url.config(
         env="DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=0,
+        # Kept from call to call (database_sync_to_async closes it once older), checked before
+        # reuse so that one a restarted database broke is replaced, not failed on: a connect
+        # and a login per call were a sixth of a workspace read's CPU on PostgreSQL. Not a
+        # pool: its wait for a free connection stalled every call during an outage (README).
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

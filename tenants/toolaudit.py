@@ -196,10 +196,10 @@ def _build_journal() -> Journal:
 
 
 def _write_from_journal(payloads: list[bytes]) -> None:
-    # The drainer keeps its thread's connection from batch to batch: a new one for each (what
-    # close_old_connections does with CONN_MAX_AGE 0) was a connect, and on PostgreSQL a
-    # login, four times a second. One that failed is closed, so the batch, offered again,
-    # gets a fresh connection: a database restarted while the drainer was away costs one try.
+    # The drainer keeps its thread's connection from batch to batch, whatever CONN_MAX_AGE
+    # says: a new one for each was a connect, and on PostgreSQL a login, four times a second.
+    # One that failed is closed, so the batch, offered again, gets a fresh connection: a
+    # database restarted while the drainer was away costs one try.
     try:
         tool_calls_record(payloads=payloads)
     except DatabaseError:

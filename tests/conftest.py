@@ -1,5 +1,6 @@
 """Shared fixtures: factories for tenants and credentials, an actor, an admin client."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from mcpserver.process import process_state
 from tenants import services
@@ -30,6 +33,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_executor_connections(django_db_setup: Any) -> Iterator[None]:
+    """Connections persist (CONN_MAX_AGE): the one that sync code run from a test's own event
+    loop opened, in asgiref's shared thread, is closed before the test databases are dropped."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())
 
 
 @pytest.fixture(autouse=True)
