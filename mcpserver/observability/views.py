@@ -26,10 +26,10 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import MetricsForbidden
 from mcpserver.observability import bridge
 from mcpserver.observability.series import MULTIPROCESS
 from mcpserver.process import process_state
+from mcpserver.refusals import MetricsForbidden
 
 _LIVE_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
 

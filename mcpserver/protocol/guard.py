@@ -24,9 +24,9 @@ from mcpserver.context import (
     request_id_from_header,
     request_id_var,
 )
-from mcpserver.errors import HostNotAllowed, HttpRefusal, OriginNotAllowed
 from mcpserver.process import process_state
 from mcpserver.protocol.http import Send, send_error, send_response
+from mcpserver.refusals import HostNotAllowed, HttpRefusal, OriginNotAllowed
 from tenants.auth.middleware import McpAuthMiddleware
 
 Scope = dict[str, Any]

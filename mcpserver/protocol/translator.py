@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcpserver.eras import Era
-from mcpserver.errors import Headers, HttpRefusal, InternalError, McpError, ToolError
+from mcpserver.errors import Headers, InternalError, McpError, ToolError
 from mcpserver.protocol.jsonrpc import RequestId, error_message
+from mcpserver.refusals import HttpRefusal
 
 logger = logging.getLogger("mcpserver.protocol")
 

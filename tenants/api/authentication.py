@@ -18,7 +18,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import InvalidToken
+from mcpserver.refusals import InvalidToken
 from tenants import key_material
 from tenants.auth import jwtkit
 from tenants.auth.authenticator import bearer_token

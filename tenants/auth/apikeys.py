@@ -7,8 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import InvalidToken
 from mcpserver.process import process_state
+from mcpserver.refusals import InvalidToken
 from tenants import selectors
 from tenants.auth import background, outage
 from tenants.models import ApiKey, Tenant

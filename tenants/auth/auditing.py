@@ -10,8 +10,8 @@ bounded like every other value (``tenants.audit``).
 from collections import OrderedDict
 from typing import Any
 
-from mcpserver.errors import AuthFailure
 from mcpserver.process import process_state
+from mcpserver.refusals import AuthFailure
 from tenants.audit import Actor, audit_record
 from tenants.auth import auditbudget, background
 from tenants.models import AuditLog

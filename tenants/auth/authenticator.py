@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import InvalidCredentialRequest, InvalidToken, MissingCredential
 from mcpserver.observability.series import observe_authentication
+from mcpserver.refusals import InvalidCredentialRequest, InvalidToken, MissingCredential
 from tenants import key_material
 from tenants.auth import apikeys, auditing, grants, jwks, jwtkit, ledger, outage, tokencache
 from tenants.auth.revocation import subject_group

@@ -14,7 +14,7 @@ import jwt
 from jwt import PyJWK
 from jwt import exceptions as jwt_errors
 
-from mcpserver.errors import InvalidToken
+from mcpserver.refusals import InvalidToken
 from tenants.validators import ALLOWED_ALGORITHMS
 
 # A bearer token longer than this is refused before any parsing.

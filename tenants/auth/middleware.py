@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl
 from mcpserver.conf import mcp_settings
 from mcpserver.context import client_ip as trusted_client_ip
 from mcpserver.context import principal_var, request_headers, tenant_var
-from mcpserver.errors import AuthFailure, InvalidCredentialRequest, TenantNotFound
 from mcpserver.observability import tracing
+from mcpserver.refusals import AuthFailure, InvalidCredentialRequest, TenantNotFound
 from tenants.auth import auditing, tenantcache
 from tenants.auth.authenticator import authenticate
 from tenants.auth.challenges import unauthorized_challenge

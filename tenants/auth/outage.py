@@ -17,7 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import ServiceUnavailable
+from mcpserver.refusals import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import InvalidToken
+from mcpserver.refusals import InvalidToken
 from tenants import services
 from tenants.audit import Actor, audit_record
 from tenants.models import Tenant

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from mcpserver.conf import mcp_settings
-from mcpserver.errors import InvalidToken
 from mcpserver.process import process_state
+from mcpserver.refusals import InvalidToken
 from tenants import outbound, secrets
 from tenants.auth import jwtkit
 from tenants.models import PortalSignIn, Tenant

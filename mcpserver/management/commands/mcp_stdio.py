@@ -27,7 +27,7 @@ class Command(BaseCommand):
         asyncio.run(self._serve(slug, key))
 
     async def _serve(self, slug: str, key: str) -> None:
-        from mcpserver.errors import AuthFailure
+        from mcpserver.refusals import AuthFailure
         from tenants.auth import tenantcache
         from tenants.auth.authenticator import authenticate
 
