@@ -41,6 +41,7 @@ from benchmarks.servers import (
     PY,
     ROOT,
     UVICORN,
+    cached_principal_bytes,
     database_url,
     environment,
     prepare,
@@ -181,6 +182,7 @@ def main() -> None:
                 run["cpu_us"] = spent / max(run["requests"], 1) * 1e6
                 target.runs.append(run)
         jwks = idp.jwks_hits - jwks_before
+        principal_bytes = cached_principal_bytes(env, {"API key": key, "JWT": token})
         one = by_name["uvicorn this server"]
         uvicorn = [*UVICORN, "--lifespan", "off"]
         fleets = {
@@ -206,7 +208,13 @@ def main() -> None:
         idp.stop()
         shutil.rmtree(work, ignore_errors=True)
     report.print_report(
-        rows, args, redis=bool(env["REDIS_URL"]), jwks=jwks, cpu=cpu_rows, database=engine
+        rows,
+        args,
+        redis=bool(env["REDIS_URL"]),
+        jwks=jwks,
+        cpu=cpu_rows,
+        database=engine,
+        principal_bytes=principal_bytes,
     )
 
 

@@ -46,6 +46,7 @@ def print_report(
     jwks: int,
     cpu: dict[str, float],
     database: str,
+    principal_bytes: dict[str, int],
 ) -> None:
     store = "Redis" if redis else "the database (no redis-server found)"
     print(
@@ -74,6 +75,9 @@ def print_report(
     app_us = 1e6 / rps["uvicorn this server"] - 1e6 / rps["uvicorn bare ASGI app"]
     print(f"uvicorn: application time per cached tools/call = {app_us:.0f} us (about 50 us)")
     print(f"JWKS fetches during the timed rounds: {jwks}")
+    if principal_bytes:
+        sizes = ", ".join(f"{label} {size} bytes" for label, size in principal_bytes.items())
+        print(f"Redis bytes per cached principal (its entry, MEMORY USAGE): {sizes}")
     if cpu:
         ratio = cpu["three"] / cpu["one"]
         print(

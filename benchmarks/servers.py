@@ -3,6 +3,7 @@ the servers' settings, the commands the servers run under, and waiting for them 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -38,6 +39,44 @@ for n in range(20):
                        repositories=["bench/api", "bench/web"], created_by="bench",
                        actor=Actor.system("bench"))
 """
+
+
+# Each credential authenticated once by the servers' own code (from Redis if a server already
+# cached it, validated and cached there otherwise), then its entry's size as Redis counts it.
+PRINCIPAL_BYTES = """
+import asyncio, hashlib, json, sys
+from sessions_store.backends.base import entry_name
+from sessions_store.store import get_store
+from tenants.auth import background, tenantcache
+from tenants.auth.authenticator import authenticate
+from tenants.auth.tokencache import cache_key
+
+async def cached(credential):
+    config = await tenantcache.resolve("bench")
+    await authenticate(config, f"Bearer {credential}")
+    await background.drain()
+    digest = hashlib.sha256(credential.encode()).hexdigest()
+    return entry_name(cache_key(config.tenant.pk, digest))
+
+client = get_store().backend.client
+sizes = {}
+for label, credential in json.load(sys.stdin).items():
+    sizes[label] = client.memory_usage(asyncio.run(cached(credential)), samples=0)
+print(json.dumps(sizes))
+"""
+
+
+def cached_principal_bytes(env: dict[str, str], credentials: dict[str, str]) -> dict[str, int]:
+    """Redis bytes of the entry that caches each credential's principal (``MEMORY USAGE``:
+    value, key and Redis's own overhead); empty without Redis."""
+    if not env.get("REDIS_URL"):
+        return {}
+    done = subprocess.run(  # noqa: S603
+        [PY, "manage.py", "shell", "-v", "0", "-c", PRINCIPAL_BYTES], cwd=ROOT, env=env,
+        input=json.dumps(credentials), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    sizes: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    return sizes
 
 
 def prepare(env: dict[str, str], issuer: str) -> str:
