@@ -66,36 +66,37 @@ print(json.dumps(sizes))
 """
 
 
+def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """``manage.py`` of this checkout with the servers' settings; its standard output."""
+    done = subprocess.run(  # noqa: S603
+        [PY, "manage.py", *args], cwd=ROOT, env=env, input=stdin, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
 def cached_principal_bytes(env: dict[str, str], credentials: dict[str, str]) -> dict[str, int]:
     """Redis bytes of the entry that caches each credential's principal (``MEMORY USAGE``:
     value, key and Redis's own overhead); empty without Redis."""
     if not env.get("REDIS_URL"):
         return {}
-    done = subprocess.run(  # noqa: S603
-        [PY, "manage.py", "shell", "-v", "0", "-c", PRINCIPAL_BYTES], cwd=ROOT, env=env,
-        input=json.dumps(credentials), capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    sizes: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    out = manage(env, "shell", "-v", "0", "-c", PRINCIPAL_BYTES, stdin=json.dumps(credentials))
+    sizes: dict[str, int] = json.loads(out.strip().splitlines()[-1])
     return sizes
 
 
 def prepare(env: dict[str, str], issuer: str) -> str:
-    def manage(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603
-            [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-        )
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
+    manage(env, "migrate", "--noinput", "-v", "0")
     toolsets = "builtin,bench-by-hand,workspace"
-    manage("create_tenant", "bench", "--name", "Bench", "--toolsets", toolsets)
+    manage(env, "create_tenant", "bench", "--name", "Bench", "--toolsets", toolsets)
     # A workspace read worth measuring: a page of 20 requirements with their repositories.
-    manage("shell", "-v", "0", "-c", SEED_REQUIREMENTS)
+    manage(env, "shell", "-v", "0", "-c", SEED_REQUIREMENTS)
     # Serving is measured, not refusing: the default per-credential limit would turn most of
     # the load into 429s (its own cost is in the README, "Rate limits").
-    manage("set_rate_limit", "bench", "--credential", "off")
-    manage("add_identity_provider", "bench", "--issuer", issuer, "--allow-private")
-    created = manage("create_api_key", "bench", "--name", "bench", "--scopes", "workspace:read")
+    manage(env, "set_rate_limit", "bench", "--credential", "off")
+    manage(env, "add_identity_provider", "bench", "--issuer", issuer, "--allow-private")
+    scopes = ("--scopes", "workspace:read")
+    created = manage(env, "create_api_key", "bench", "--name", "bench", *scopes)
     return created.strip().splitlines()[-1]
 
 
